@@ -1,0 +1,318 @@
+"""The common event schema: the ECS fields Sontra relies on, their types, and the OpenSearch template.
+
+Everything that stores or queries events takes field types from here: the SQLite store for its
+columns and comparisons, the OpenSearch store for its index template, the Sigma pipelines for
+their field mapping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+ECS_VERSION = "8.11.0"
+
+FieldType = Literal["keyword", "text", "ip", "date", "long", "float", "boolean", "geo_point", "object"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One ECS field: its dotted name, type, and how it is searched."""
+
+    name: str
+    type: FieldType
+    description: str = ""
+    # A lowercase-normalized `.caseless` sub-field: pySigma's OpenSearch backend queries these
+    # case-insensitively because Sigma string matching is case-insensitive.
+    caseless: bool = False
+    # ECS allows arrays anywhere; this marks fields that normally hold several values.
+    array: bool = False
+
+
+def _f(name: str, type_: FieldType, description: str = "", *, caseless: bool = False, array: bool = False) -> Field:
+    return Field(name, type_, description, caseless, array)
+
+
+FIELDS: tuple[Field, ...] = (
+    _f("@timestamp", "date", "When the event happened (UTC, ISO 8601)"),
+    _f("message", "text", "Human-readable message; full-text searchable"),
+    _f("tags", "keyword", "Labels such as parse_failure", array=True),
+    _f("labels", "object", "Free key/value labels"),
+    # ecs
+    _f("ecs.version", "keyword", "ECS version the event follows"),
+    # event
+    _f("event.id", "keyword", "Unique id fixed at ingest; makes writes idempotent"),
+    _f("event.kind", "keyword", "event, alert, metric, state, pipeline_error"),
+    _f("event.category", "keyword", "ECS category: authentication, process, network, ...", array=True),
+    _f("event.type", "keyword", "ECS type: start, end, info, creation, ...", array=True),
+    _f("event.action", "keyword", "What happened, in the source's words", caseless=True),
+    _f("event.outcome", "keyword", "success, failure, unknown"),
+    _f("event.code", "keyword", "Source-specific event code (e.g. Windows event id)"),
+    _f("event.dataset", "keyword", "Source family, e.g. system.auth, apache.access"),
+    _f("event.module", "keyword", "Module that produced the event"),
+    _f("event.provider", "keyword", "Provider inside the source"),
+    _f("event.severity", "long", "Numeric severity"),
+    _f("event.original", "keyword", "The raw record as received; never indexed for search"),
+    _f("event.created", "date", "When Sontra first saw the event"),
+    _f("event.ingested", "date", "When the event was stored"),
+    _f("event.duration", "long", "Duration in nanoseconds"),
+    _f("event.risk_score", "float", "Risk score"),
+    _f("event.count", "long", "Number of occurrences this record stands for"),
+    # host / agent / observer
+    _f("host.name", "keyword", "Host name", caseless=True),
+    _f("host.hostname", "keyword", "Host name as the host reports it", caseless=True),
+    _f("host.ip", "ip", "Host addresses", array=True),
+    _f("host.os.type", "keyword", "linux, windows, macos"),
+    _f("host.os.family", "keyword", "OS family"),
+    _f("agent.id", "keyword", "Sontra agent id"),
+    _f("agent.name", "keyword", "Agent name"),
+    _f("agent.type", "keyword", "Agent type"),
+    _f("observer.name", "keyword", "Device that observed the event", caseless=True),
+    _f("observer.vendor", "keyword", "Vendor of the observer"),
+    _f("observer.product", "keyword", "Product of the observer"),
+    _f("observer.type", "keyword", "firewall, ids, ..."),
+    _f("observer.ip", "ip", "Observer addresses", array=True),
+    # log
+    _f("log.level", "keyword", "Log level"),
+    _f("log.logger", "keyword", "Logger name"),
+    _f("log.file.path", "keyword", "File the record was read from"),
+    _f("log.source.address", "keyword", "Address the record was received from"),
+    _f("log.syslog.facility.code", "long", "Syslog facility number"),
+    _f("log.syslog.facility.name", "keyword", "Syslog facility name"),
+    _f("log.syslog.severity.code", "long", "Syslog severity number"),
+    _f("log.syslog.severity.name", "keyword", "Syslog severity name"),
+    _f("log.syslog.priority", "long", "Syslog PRI value"),
+    _f("log.syslog.version", "keyword", "RFC 5424 version"),
+    _f("log.syslog.hostname", "keyword", "Syslog HOSTNAME field", caseless=True),
+    _f("log.syslog.appname", "keyword", "Syslog APP-NAME / TAG", caseless=True),
+    _f("log.syslog.procid", "keyword", "Syslog PROCID"),
+    _f("log.syslog.msgid", "keyword", "RFC 5424 MSGID"),
+    _f("log.syslog.structured_data", "object", "RFC 5424 structured data"),
+    # process
+    _f("process.name", "keyword", "Process name", caseless=True),
+    _f("process.pid", "long", "Process id"),
+    _f("process.executable", "keyword", "Executable path", caseless=True),
+    _f("process.command_line", "keyword", "Full command line", caseless=True),
+    _f("process.args", "keyword", "Arguments", array=True, caseless=True),
+    _f("process.working_directory", "keyword", "Working directory", caseless=True),
+    _f("process.entity_id", "keyword", "Unique process id"),
+    _f("process.hash.md5", "keyword", "MD5 of the executable"),
+    _f("process.hash.sha1", "keyword", "SHA-1 of the executable"),
+    _f("process.hash.sha256", "keyword", "SHA-256 of the executable"),
+    _f("process.parent.name", "keyword", "Parent process name", caseless=True),
+    _f("process.parent.pid", "long", "Parent process id"),
+    _f("process.parent.executable", "keyword", "Parent executable", caseless=True),
+    _f("process.parent.command_line", "keyword", "Parent command line", caseless=True),
+    _f("process.pe.original_file_name", "keyword", "PE original file name", caseless=True),
+    _f("process.pe.company", "keyword", "PE company", caseless=True),
+    _f("process.pe.description", "keyword", "PE description", caseless=True),
+    _f("process.pe.product", "keyword", "PE product", caseless=True),
+    # user
+    _f("user.name", "keyword", "User name", caseless=True),
+    _f("user.id", "keyword", "User id"),
+    _f("user.domain", "keyword", "User domain", caseless=True),
+    _f("user.target.name", "keyword", "Account acted upon", caseless=True),
+    _f("user.effective.name", "keyword", "Effective user (sudo, su)", caseless=True),
+    _f("group.name", "keyword", "Group name", caseless=True),
+    # network endpoints
+    _f("source.ip", "ip", "Source address"),
+    _f("source.port", "long", "Source port"),
+    _f("source.domain", "keyword", "Source domain", caseless=True),
+    _f("source.bytes", "long", "Bytes sent by the source"),
+    _f("destination.ip", "ip", "Destination address"),
+    _f("destination.port", "long", "Destination port"),
+    _f("destination.domain", "keyword", "Destination domain", caseless=True),
+    _f("destination.bytes", "long", "Bytes sent by the destination"),
+    _f("client.ip", "ip", "Client address"),
+    _f("server.ip", "ip", "Server address"),
+    _f("network.transport", "keyword", "tcp, udp, icmp"),
+    _f("network.protocol", "keyword", "Application protocol"),
+    _f("network.direction", "keyword", "inbound, outbound, internal"),
+    _f("network.bytes", "long", "Total bytes"),
+    # dns / url / http / tls
+    _f("dns.question.name", "keyword", "DNS query name", caseless=True),
+    _f("dns.question.type", "keyword", "DNS query type"),
+    _f("url.original", "keyword", "URL as seen", caseless=True),
+    _f("url.domain", "keyword", "URL domain", caseless=True),
+    _f("url.path", "keyword", "URL path", caseless=True),
+    _f("url.query", "keyword", "URL query string", caseless=True),
+    _f("http.request.method", "keyword", "HTTP method"),
+    _f("http.request.referrer", "keyword", "Referrer", caseless=True),
+    _f("http.response.status_code", "long", "HTTP status"),
+    _f("http.response.body.bytes", "long", "Response body size"),
+    _f("user_agent.original", "keyword", "User agent", caseless=True),
+    _f("tls.server.sni", "keyword", "TLS server name", caseless=True),
+    # file / registry
+    _f("file.path", "keyword", "File path", caseless=True),
+    _f("file.name", "keyword", "File name", caseless=True),
+    _f("file.extension", "keyword", "File extension", caseless=True),
+    _f("file.hash.md5", "keyword", "MD5"),
+    _f("file.hash.sha1", "keyword", "SHA-1"),
+    _f("file.hash.sha256", "keyword", "SHA-256"),
+    _f("registry.path", "keyword", "Registry path", caseless=True),
+    _f("registry.key", "keyword", "Registry key", caseless=True),
+    _f("registry.value", "keyword", "Registry value name", caseless=True),
+    _f("registry.data.strings", "keyword", "Registry data", array=True, caseless=True),
+    # rule / threat (alerts)
+    _f("rule.id", "keyword", "Detection rule id"),
+    _f("rule.name", "keyword", "Detection rule title", caseless=True),
+    _f("rule.level", "keyword", "Sigma level: informational .. critical"),
+    _f("rule.description", "text", "Rule description"),
+    _f("rule.ruleset", "keyword", "Rule pack"),
+    _f("threat.framework", "keyword", "MITRE ATT&CK"),
+    _f("threat.tactic.name", "keyword", "ATT&CK tactics", array=True),
+    _f("threat.tactic.id", "keyword", "ATT&CK tactic ids", array=True),
+    _f("threat.technique.id", "keyword", "ATT&CK technique ids", array=True),
+    _f("threat.indicator.name", "keyword", "Matched indicator"),
+    # vendor namespaces are stored whole and searched with dynamic keyword mapping
+    _f("winlog", "object", "Windows event log fields"),
+)
+
+FIELD_BY_NAME: Mapping[str, Field] = {f.name: f for f in FIELDS}
+
+_NUMERIC = {"long": (int,), "float": (int, float)}
+
+
+class SchemaError(ValueError):
+    """An event does not have the shape the schema requires."""
+
+
+def field_type(name: str) -> FieldType | None:
+    """The schema type of a dotted field name, or None for fields outside the schema."""
+    f = FIELD_BY_NAME.get(name)
+    return f.type if f else None
+
+
+def get_field(event: Mapping[str, Any], name: str) -> Any:
+    """Read a dotted field from a nested ECS event (also accepts flat dotted keys)."""
+    if name in event:
+        return event[name]
+    node: Any = event
+    for part in name.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_field(event: dict[str, Any], name: str, value: Any) -> None:
+    """Write a dotted field into a nested ECS event, creating parents as needed."""
+    if name.startswith("@"):
+        event[name] = value
+        return
+    parts = name.split(".")
+    node = event
+    for part in parts[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[parts[-1]] = value
+
+
+def iter_leaves(event: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield (dotted name, value) for every leaf of a nested event."""
+    for key, value in event.items():
+        name = f"{prefix}{key}"
+        f = FIELD_BY_NAME.get(name)
+        if isinstance(value, Mapping) and (f is None or f.type != "object"):
+            yield from iter_leaves(value, name + ".")
+        else:
+            yield name, value
+
+
+def validate_event(event: Mapping[str, Any]) -> list[str]:
+    """Return the problems with an event's shape (empty when it is valid)."""
+    problems: list[str] = []
+    if not isinstance(event, Mapping):
+        return ["event is not an object"]
+    ts = event.get("@timestamp")
+    if not isinstance(ts, str) or not ts:
+        problems.append("@timestamp: missing or not a string")
+    for name, value in iter_leaves(event):
+        f = FIELD_BY_NAME.get(name)
+        if f is None or value is None:
+            continue
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            problem = _check_type(f, v)
+            if problem:
+                problems.append(f"{name}: {problem}")
+                break
+    return problems
+
+
+def _check_type(f: Field, v: Any) -> str | None:
+    if f.type in _NUMERIC:
+        if isinstance(v, bool) or not isinstance(v, _NUMERIC[f.type]):
+            return f"expected {f.type}, got {type(v).__name__}"
+    elif f.type == "boolean":
+        if not isinstance(v, bool):
+            return f"expected boolean, got {type(v).__name__}"
+    elif f.type in ("keyword", "text", "ip", "date") and not isinstance(v, str):
+        return f"expected string ({f.type}), got {type(v).__name__}"
+    return None
+
+
+def require_valid(event: Mapping[str, Any]) -> None:
+    """Raise SchemaError naming every problem with the event's shape."""
+    problems = validate_event(event)
+    if problems:
+        raise SchemaError("; ".join(problems))
+
+
+def _mapping_for(f: Field) -> dict[str, Any]:
+    if f.type == "object":
+        return {"type": "object", "dynamic": True}
+    if f.type == "date":
+        return {"type": "date", "format": "strict_date_optional_time||epoch_millis"}
+    if f.type == "text":
+        return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 1024}}}
+    if f.name == "event.original":
+        return {"type": "keyword", "index": False, "doc_values": False}
+    m: dict[str, Any] = {"type": f.type}
+    if f.type == "keyword":
+        m["ignore_above"] = 8191
+        if f.caseless:
+            m["fields"] = {"caseless": {"type": "keyword", "normalizer": "sontra_lowercase", "ignore_above": 8191}}
+    return m
+
+
+def _properties() -> dict[str, Any]:
+    props: dict[str, Any] = {}
+    for f in FIELDS:
+        node = props
+        parts = [f.name] if f.name.startswith("@") else f.name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {"properties": {}})["properties"]
+        node[parts[-1]] = _mapping_for(f)
+    return props
+
+
+def index_template(index_patterns: list[str], *, shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Build the OpenSearch composable index template body for the given index patterns."""
+    return {
+        "index_patterns": index_patterns,
+        "priority": 200,
+        "template": {
+            "settings": {
+                "number_of_shards": shards,
+                "number_of_replicas": replicas,
+                "analysis": {"normalizer": {"sontra_lowercase": {"type": "custom", "filter": ["lowercase"]}}},
+            },
+            "mappings": {
+                "dynamic_templates": [
+                    {
+                        "strings_as_keyword": {
+                            "match_mapping_type": "string",
+                            "mapping": {"type": "keyword", "ignore_above": 8191},
+                        }
+                    }
+                ],
+                "properties": _properties(),
+            },
+        },
+        "_meta": {"ecs_version": ECS_VERSION, "managed_by": "sontra"},
+    }

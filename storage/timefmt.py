@@ -1,0 +1,53 @@
+"""Timestamps and intervals as every store reads and writes them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_interval(text: str) -> timedelta:
+    """Parse ``30s``, ``5m``, ``1h``, ``1d``, ``2w`` into a timedelta; ValueError names the input."""
+    m = _INTERVAL.match(text or "")
+    if not m or int(m.group(1)) == 0:
+        raise ValueError(f"invalid interval {text!r}: expected a positive number and a unit ms|s|m|h|d|w")
+    return timedelta(seconds=int(m.group(1)) * _UNIT_SECONDS[m.group(2)])
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an ISO 8601 timestamp into an aware UTC datetime (naive means UTC)."""
+    s = text.strip()
+    if s.endswith(("Z", "z")):
+        s = s[:-1] + "+00:00"
+    dt = datetime.fromisoformat(s)
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def format_timestamp(dt: datetime) -> str:
+    """Format an aware datetime as ECS ``@timestamp`` (UTC, millisecond precision, ``Z``)."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    dt = dt.astimezone(UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def to_epoch_ms(dt: datetime) -> int:
+    """Milliseconds since the epoch for an aware (or UTC-naive) datetime."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """Aware UTC datetime for milliseconds since the epoch."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def since(text: str, now: datetime | None = None) -> datetime:
+    """The start of a look-back window such as ``24h`` or ``7d``."""
+    return (now or datetime.now(UTC)) - parse_interval(text)
