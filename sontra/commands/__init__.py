@@ -1,0 +1,1 @@
+"""One module per `sontra` subcommand; each has `register(subparsers)` and sets `run`."""

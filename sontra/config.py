@@ -1,0 +1,241 @@
+"""Sontra's configuration: one YAML file, every key defaulted, SONTRA_* environment overrides.
+
+Precedence (highest first): command-line flags, ``SONTRA_*`` environment variables, the YAML file,
+the defaults below. Nested keys use a double underscore in the environment:
+``SONTRA_API__PORT=9090`` sets ``api.port``; ``SONTRA_DATA_DIR`` sets ``data_dir``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ENV_PREFIX = "SONTRA_"
+SECRET_MASK = "********"
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names every bad key and its problem."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ApiConfig(_Section):
+    """The web console and REST API listener."""
+
+    host: str = Field("127.0.0.1", description="Address the console and API listen on")
+    port: int = Field(8080, ge=0, le=65535, description="Port the console and API listen on (0 picks a free one)")
+
+
+class SyslogListenerConfig(_Section):
+    """One syslog listener (UDP or TCP)."""
+
+    enabled: bool = Field(True, description="Start this listener")
+    host: str = Field("127.0.0.1", description="Address to listen on")
+    port: int = Field(5514, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
+
+
+class SyslogConfig(_Section):
+    """Syslog input."""
+
+    udp: SyslogListenerConfig = Field(default_factory=SyslogListenerConfig)
+    tcp: SyslogListenerConfig = Field(default_factory=SyslogListenerConfig)
+    max_message_size: int = Field(
+        65536, ge=480, le=16 * 1024 * 1024, description="Longer messages are truncated and tagged 'truncated'"
+    )
+    timezone: str = Field("UTC", description="Time zone of senders whose timestamps carry none (RFC 3164)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Asia/Ho_Chi_Minh')") from None
+        return value
+
+
+class SqliteStoreConfig(_Section):
+    """The embedded event store."""
+
+    path: Path | None = Field(None, description="Events database file; default <data_dir>/events.db")
+
+
+class OpenSearchStoreConfig(_Section):
+    """An OpenSearch cluster as the event store."""
+
+    url: str = Field("http://127.0.0.1:9200", description="Cluster URL")
+    username: str | None = Field(None, description="Basic-auth user")
+    password: SecretStr | None = Field(None, description="Basic-auth password (masked in output)")
+    index_prefix: str = Field("sontra", pattern=r"^[a-z0-9][a-z0-9_-]*$", description="Prefix of every index")
+    verify_certs: bool = Field(True, description="Verify the cluster's TLS certificate")
+    ca_certs: Path | None = Field(None, description="CA bundle for the cluster's certificate")
+
+
+class StorageConfig(_Section):
+    """Where events and alerts are kept."""
+
+    backend: Literal["sqlite", "opensearch"] = Field("sqlite", description="sqlite (embedded) or opensearch")
+    retention_days: int = Field(90, ge=1, description="Events older than this are purged daily")
+    batch_size: int = Field(2000, ge=1, le=100_000, description="Events written per batch")
+    sqlite: SqliteStoreConfig = Field(default_factory=SqliteStoreConfig)
+    opensearch: OpenSearchStoreConfig = Field(default_factory=OpenSearchStoreConfig)
+
+
+class DatabaseConfig(_Section):
+    """The workflow database (users, tickets, suppressions, agents)."""
+
+    url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://...; default sqlite:///<data_dir>/sontra.db"
+    )
+
+
+class LoggingConfig(_Section):
+    """Sontra's own logs."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+
+
+class SontraConfig(_Section):
+    """The whole configuration."""
+
+    data_dir: Path = Field(Path("sontra-data"), description="Where the embedded stores keep their files")
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    syslog: SyslogConfig = Field(default_factory=SyslogConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+
+    @property
+    def events_db_path(self) -> Path:
+        """The embedded events database file."""
+        return self.storage.sqlite.path or self.data_dir / "events.db"
+
+    @property
+    def database_url(self) -> str:
+        """The workflow database URL (SQLite in the data dir unless configured)."""
+        if self.database.url is not None:
+            return self.database.url.get_secret_value()
+        return f"sqlite:///{(self.data_dir / 'sontra.db').resolve()}"
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Turn SONTRA_A__B=value into {"a": {"b": value}}; values are parsed as YAML scalars."""
+    tree: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in _NON_CONFIG_ENV:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: conflicts with another SONTRA_ variable")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else None
+        except yaml.YAMLError:
+            value = raw
+        node[path[-1]] = value
+    return tree
+
+
+# Environment variables that share the prefix but are not config keys.
+_NON_CONFIG_ENV = frozenset({"SONTRA_CONFIG", "SONTRA_SHARED_DIR", "SONTRA_TEST_POSTGRES_URL"})
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            base[key] = _merge(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = [f"invalid configuration ({origin}):"]
+    for err in error.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key")
+        else:
+            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r})")
+    return "\n".join(lines)
+
+
+def load_config(
+    path: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SontraConfig:
+    """Load the effective config: defaults < YAML file < SONTRA_* environment < overrides."""
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get("SONTRA_CONFIG"):
+        path = environ["SONTRA_CONFIG"]
+    data: dict[str, Any] = {}
+    origin = "defaults"
+    if path is not None:
+        p = Path(path)
+        origin = str(p)
+        try:
+            loaded = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file {p} is not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"config file {p}: the top level must be a mapping of keys, got {type(loaded).__name__}")
+        data = loaded or {}
+    env = _env_overrides(environ)
+    if env:
+        origin += " + SONTRA_* environment"
+    data = _merge(_merge(data, env), overrides or {})
+    try:
+        return SontraConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+
+
+def config_as_dict(config: SontraConfig, *, mask_secrets: bool = True) -> dict[str, Any]:
+    """The effective config as plain data, secrets masked (for `sontra config show`)."""
+    data = config.model_dump(mode="json")
+    if not mask_secrets:
+        return data
+    return _mask(data, config)
+
+
+def _mask(data: Any, model: Any) -> Any:
+    if isinstance(model, BaseModel):
+        out = {}
+        for key, value in data.items():
+            attr = getattr(model, key)
+            if isinstance(attr, SecretStr):
+                out[key] = SECRET_MASK
+            else:
+                out[key] = _mask(value, attr)
+        return out
+    return data
+
+
+def describe_keys(model: type[BaseModel] = SontraConfig, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every config key with its default and description (for docs and `sontra config keys`)."""
+    rows: list[tuple[str, Any, str]] = []
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{name}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            rows.extend(describe_keys(annotation, key + "."))
+        else:
+            default = info.get_default(call_default_factory=True)
+            rows.append((key, default, info.description or ""))
+    return rows
