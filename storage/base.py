@@ -26,10 +26,11 @@ class StoreError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class WriteResult:
-    """What a write did: new documents stored and documents already present (by event.id)."""
+    """What a write did: documents stored, already present (by event.id), refused by the backend's mapping."""
 
     written: int
     duplicates: int = 0
+    rejected: int = 0
 
 
 @dataclass(frozen=True, slots=True)

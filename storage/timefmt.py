@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+# The normalizers stamp events and own the format; the stores read and write the same one.
+from normalizers.timestamps import format_timestamp
+
+__all__ = ["format_timestamp", "from_epoch_ms", "parse_interval", "parse_timestamp", "since", "to_epoch_ms"]
+
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -26,14 +31,6 @@ def parse_timestamp(text: str) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
-
-
-def format_timestamp(dt: datetime) -> str:
-    """Format an aware datetime as ECS ``@timestamp`` (UTC, millisecond precision, ``Z``)."""
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    dt = dt.astimezone(UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def to_epoch_ms(dt: datetime) -> int:

@@ -1,0 +1,138 @@
+"""The on-disk layout of the SQLite store: one table per day, hot columns, FTS, the id index.
+
+For each kind (``events``, ``alerts``) the file holds:
+
+- ``{kind}_partitions(day, marked)``: the day partitions that exist (day = days since the epoch)
+  and which hot columns of each hold markers (see codec.MARKER_TEXT);
+- ``{kind}_ids(id, day, rid)``: every ``event.id`` with the partition and row holding it, so
+  writes stay idempotent across days and ``get`` is two primary-key lookups;
+- per day ``{kind}_YYYY_MM_DD``: hot columns, the event as JSON in ``doc``, an index on
+  ``ts`` and a partial ``(column, ts)`` index per hot field; and ``{kind}_YYYY_MM_DD_fts``, a
+  contentless FTS5 index of ``message`` sharing the table's rowids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from storage.lucene.sql import Column, SqlLayout
+from storage.sqlite.codec import DAY_MS, MARKER_BLOB, MARKER_TEXT, epoch_ms, ip_key
+
+# Hot fields: searched often, so each is a column with its own (column, ts) index.
+HOT_FIELDS: dict[str, Column] = {
+    "@timestamp": Column("ts", "date"),
+    "event.id": Column("eid", "keyword"),
+    "event.category": Column("category", "keyword"),
+    "event.action": Column("action", "keyword"),
+    "host.name": Column("host_name", "keyword"),
+    "user.name": Column("user_name", "keyword"),
+    "source.ip": Column("source_ip", "ip"),
+    "destination.ip": Column("destination_ip", "ip"),
+    "rule.id": Column("rule_id", "keyword"),
+}
+LAYOUT = SqlLayout(HOT_FIELDS)
+# event.id needs no per-day index: the {kind}_ids table answers lookups by id.
+INDEXED = ("category", "action", "host_name", "user_name", "source_ip", "destination_ip", "rule_id")
+COLUMNS = ("rowid", "ts", "eid", *INDEXED, "doc")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def partition_table(kind: str, day: int) -> str:
+    """Table name of one day partition, e.g. ``events_2026_11_20``."""
+    return f"{kind}_{(_EPOCH + timedelta(days=day)).strftime('%Y_%m_%d')}"
+
+
+def base_ddl(kind: str) -> list[str]:
+    """Statements creating the tables every store of this kind needs, whatever its data."""
+    return [
+        f"CREATE TABLE IF NOT EXISTS {kind}_partitions (day INTEGER PRIMARY KEY, marked TEXT NOT NULL DEFAULT '')",
+        f"CREATE TABLE IF NOT EXISTS {kind}_ids (id TEXT PRIMARY KEY, day INTEGER NOT NULL, rid INTEGER NOT NULL)"
+        " WITHOUT ROWID",
+    ]
+
+
+def partition_ddl(table: str) -> list[str]:
+    """Statements creating one day partition with its indexes and full-text table."""
+    cols = ", ".join(f"{c} {'BLOB' if c.endswith('_ip') else 'TEXT'}" for c in INDEXED)
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {table} (ts INTEGER NOT NULL, eid TEXT, {cols}, doc TEXT NOT NULL)",
+        f"CREATE INDEX IF NOT EXISTS {table}_ts ON {table} (ts)",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}_fts USING fts5(message, content='', columnsize=0, "
+        "tokenize='unicode61 remove_diacritics 0')",
+    ]
+    # Partial indexes skip rows without the field (no user on a firewall event), so writes stay cheap.
+    statements += [
+        f"CREATE INDEX IF NOT EXISTS {table}_{c} ON {table} ({c}, ts) WHERE {c} IS NOT NULL" for c in INDEXED
+    ]
+    return statements
+
+
+@dataclass(slots=True)
+class Row:
+    """One event ready to insert: its day, id, column values (after rowid) and message."""
+
+    day: int
+    eid: str | None
+    values: tuple[Any, ...]
+    message: str | None
+
+
+def _text(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+    if type(value) is list:
+        present = [v for v in value if v is not None]
+        if not present:
+            return None
+        if len(present) == 1 and type(present[0]) is str:
+            return present[0]
+    return MARKER_TEXT
+
+
+def _ip(value: Any) -> Any:
+    if value is None:
+        return None
+    if type(value) is list:
+        present = [v for v in value if v is not None]
+        if not present:
+            return None
+        value = present[0] if len(present) == 1 else None
+    key = ip_key(value) if type(value) is str else None
+    return MARKER_BLOB if key is None else key
+
+
+def _get(event: dict[str, Any], group: str, name: str) -> Any:
+    node = event.get(group)
+    return node.get(name) if type(node) is dict else None
+
+
+def to_row(event: dict[str, Any]) -> Row:
+    """Extract the hot columns of one event once and serialize it; ValueError names a bad event."""
+    if not isinstance(event, dict):
+        raise ValueError(f"an event must be a JSON object, got {type(event).__name__}")
+    ev = event.get("event")
+    ev = ev if type(ev) is dict else {}
+    eid = ev.get("id")
+    if eid is not None and type(eid) is not str:
+        raise ValueError(f"event.id must be a string, got {eid!r}")
+    try:
+        ts = epoch_ms(event.get("@timestamp"))
+        doc = orjson.dumps(event).decode()
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"event {eid or '(no event.id)'} cannot be stored: {exc}") from None
+    message = event.get("message")
+    values = (
+        ts, eid, _text(ev.get("category")), _text(ev.get("action")), _text(_get(event, "host", "name")),
+        _text(_get(event, "user", "name")), _ip(_get(event, "source", "ip")),
+        _ip(_get(event, "destination", "ip")), _text(_get(event, "rule", "id")), doc,
+    )
+    return Row(ts // DAY_MS, eid, values, message if type(message) is str else None)
+
+
+def marked_columns(values: tuple[Any, ...]) -> set[str]:
+    """Names of the hot columns that hold a marker in one row's values."""
+    return {c for c, v in zip(INDEXED, values[2:9], strict=True) if v is MARKER_TEXT or v is MARKER_BLOB}

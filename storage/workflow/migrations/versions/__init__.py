@@ -1,0 +1,1 @@
+"""Workflow database migrations, one file per revision, applied in order by Alembic."""
