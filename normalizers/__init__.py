@@ -7,9 +7,11 @@ from datetime import UTC, tzinfo
 from functools import lru_cache
 from typing import Any
 
+from normalizers import sources  # noqa: F401 - registers every source parser in ROUTES
 from normalizers.jsonl import parse_jsonl
 from normalizers.record import REPLAYABLE_INPUTS, RawRecord, RecordFormat
-from normalizers.syslog import parse_syslog
+from normalizers.routing import ROUTES
+from normalizers.syslog import PARSE_FAILURE, parse_syslog
 from normalizers.timestamps import format_timestamp
 
 __all__ = ["RawRecord", "event_id", "normalize", "sniff_format"]
@@ -56,6 +58,8 @@ def normalize(record: RawRecord, source_tz: tzinfo = UTC) -> dict[str, Any]:
     """
     fmt = record.format if record.format != "auto" else sniff_format(record.text)
     event = parse_jsonl(record) if fmt == "jsonl" else parse_syslog(record, source_tz)
+    if fmt != "jsonl":
+        _refine(event)
     meta = event["event"]
     if not meta.get("id"):
         meta["id"] = event_id(record)
@@ -76,3 +80,28 @@ def normalize(record: RawRecord, source_tz: tzinfo = UTC) -> dict[str, Any]:
         else:
             log.setdefault("source", {"address": record.source})
     return event
+
+
+def _refine(event: dict[str, Any]) -> None:
+    """Hand a syslog event (or a line that is not syslog at all) to its source parser, if one claims it."""
+    message = event.get("message")
+    if not isinstance(message, str):
+        return
+    tags = event.get("tags")
+    failed = isinstance(tags, list) and PARSE_FAILURE in tags
+    process = event.get("process")
+    program = None if failed or not isinstance(process, dict) else process.get("name")
+    parser = ROUTES.route(program, message)
+    if parser is None:
+        return
+    try:
+        understood = parser.refine(event)
+    except Exception:  # a source parser bug must never lose the event: keep it generic, tagged
+        event.setdefault("tags", []).append("source_parser_error")
+        return
+    if understood:
+        event["event"]["dataset"] = parser.dataset
+        if failed:
+            tags.remove(PARSE_FAILURE)
+            if not tags:
+                del event["tags"]
