@@ -85,7 +85,9 @@ class StorageConfig(_Section):
     """Where events and alerts are kept."""
 
     backend: Literal["sqlite", "opensearch"] = Field("sqlite", description="sqlite (embedded) or opensearch")
-    retention_days: int = Field(90, ge=1, description="Events older than this are purged daily")
+    retention_days: int = Field(
+        90, ge=1, description="Events and alerts older than this many days are purged (checked hourly)"
+    )
     batch_size: int = Field(2000, ge=1, le=100_000, description="Events written per batch")
     sqlite: SqliteStoreConfig = Field(default_factory=SqliteStoreConfig)
     opensearch: OpenSearchStoreConfig = Field(default_factory=OpenSearchStoreConfig)
@@ -239,3 +241,21 @@ def describe_keys(model: type[BaseModel] = SontraConfig, prefix: str = "") -> li
             default = info.get_default(call_default_factory=True)
             rows.append((key, default, info.description or ""))
     return rows
+
+
+def keys_markdown() -> str:
+    """docs/configuration.md: every key, its default, its environment variable and its meaning."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated from `sontra/config.py` by `sontra config keys --markdown`; a test keeps it in sync.",
+        "Set keys in `sontra.yaml` (nested YAML) or as environment variables (`__` between levels).",
+        "",
+        "| key | default | environment | meaning |",
+        "|---|---|---|---|",
+    ]
+    for key, default, text in describe_keys():
+        env = ENV_PREFIX + key.upper().replace(".", "__")
+        shown = "(none)" if default is None else f"`{default}`"
+        lines.append(f"| `{key}` | {shown} | `{env}` | {text} |")
+    return "\n".join(lines) + "\n"

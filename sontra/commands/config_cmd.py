@@ -8,7 +8,7 @@ import json
 import yaml
 
 from sontra.commands.common import add_config_options, config_from_args
-from sontra.config import config_as_dict, describe_keys
+from sontra.config import config_as_dict, describe_keys, keys_markdown
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(run=run_show)
     keys = actions.add_parser("keys", help="list every config key with its default and meaning")
     keys.add_argument("--json", action="store_true", help="print JSON")
+    keys.add_argument("--markdown", action="store_true", help="print the docs/configuration.md table")
     keys.set_defaults(run=run_keys)
 
 
@@ -37,6 +38,9 @@ def run_show(args: argparse.Namespace) -> int:
 def run_keys(args: argparse.Namespace) -> int:
     """Print every key, its default and its description."""
     rows = describe_keys()
+    if args.markdown:
+        print(keys_markdown(), end="")
+        return 0
     if args.json:
         print(json.dumps([{"key": k, "default": _plain(d), "description": t} for k, d, t in rows], indent=2))
         return 0

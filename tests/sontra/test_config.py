@@ -88,3 +88,11 @@ def test_every_key_is_documented() -> None:
     assert {"data_dir", "api.port", "syslog.tcp.port", "storage.backend", "database.url"} <= keys
     undocumented = [k for k, _, text in rows if not text]
     assert undocumented == []
+
+
+def test_configuration_reference_is_in_sync() -> None:
+    from sontra.config import keys_markdown
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
+    regenerate = "run: sontra config keys --markdown > docs/configuration.md"
+    assert doc.read_text(encoding="utf-8") == keys_markdown(), regenerate

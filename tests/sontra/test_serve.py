@@ -176,3 +176,38 @@ def test_bad_config_stops_start_up_naming_the_key(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "syslog.tcp.port" in res.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_serve_on_opensearch_backend(tmp_path: Path, opensearch_url_base: str) -> None:
+    import uuid
+
+    from storage.opensearch import OpenSearchEventStore
+
+    prefix = f"sontra-serve-{uuid.uuid4().hex[:8]}"
+    running = start_serve(
+        tmp_path / "data",
+        {
+            "SONTRA_STORAGE__BACKEND": "opensearch",
+            "SONTRA_STORAGE__OPENSEARCH__URL": opensearch_url_base,
+            "SONTRA_STORAGE__OPENSEARCH__INDEX_PREFIX": prefix,
+        },
+    )
+    try:
+        status, body = http_get(running.api + "/api/v1/health")
+        assert status == 200 and json.loads(body)["store"]["backend"] == "opensearch"
+        with socket.create_connection(running.tcp) as tcp:
+            tcp.sendall(b"".join(b"<13>Nov 23 10:00:00 os-host app[7]: line %d\n" % i for i in range(300)))
+        running.proc.send_signal(signal.SIGTERM)
+        running.proc.communicate(timeout=60)
+        assert running.proc.returncode == 0
+        store = OpenSearchEventStore(opensearch_url_base, index_prefix=prefix)
+        try:
+            store.flush()
+            assert store.count("host.hostname:os-host AND process.pid:7") == 300
+            assert not (tmp_path / "data" / "events.db").exists()
+        finally:
+            store.drop_all()
+            store.close()
+    finally:
+        if running.proc.poll() is None:
+            running.proc.kill()
