@@ -11,6 +11,7 @@ The last line is ``store_write: N events/s``.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -22,10 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from storage.sqlite import SqliteEventStore  # noqa: E402
-from storage.timefmt import format_timestamp  # noqa: E402
+from storage.sqlite import SqliteEventStore
+from storage.timefmt import format_timestamp
 
 DB_NAME = "bench-events.db"
+MANIFEST = "bench-events.json"  # for bench/search.py: how many events and where their 24 h window ends
 USERS = ["root", "admin", "alice", "bob", "carol", "dave", "deploy", "backup", "oracle", "postgres",
          "nguyenvana", "tranthib", "www-data", "ubuntu", "test", "guest"]
 PATHS = ["/", "/index.html", "/login", "/wp-login.php", "/api/v1/status", "/static/app.js", "/admin",
@@ -116,7 +118,8 @@ class Synthetic:
         action = "deny" if rng.random() < 0.4 else "accept"
         transport = rng.choice(["tcp", "tcp", "udp"])
         return {"message": f"{action} {transport} {src}:{rng.randrange(1024, 65535)} -> {dst}:{port}",
-                "host": {"name": "fw-01"}, "observer": {"vendor": "Fortinet", "product": "FortiGate", "type": "firewall"},
+                "host": {"name": "fw-01"},
+                "observer": {"vendor": "Fortinet", "product": "FortiGate", "type": "firewall"},
                 "source": {"ip": src}, "destination": {"ip": dst, "port": port}, "network": {"transport": transport},
                 "fortinet": {"action": action, "policyid": rng.randrange(1, 60)},
                 "event": {"action": f"firewall_{action}", "category": ["network"], "dataset": "fortinet.firewall",
@@ -137,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print ``store_write: N events/s`` last."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="events to write (default 1,000,000)")
-    parser.add_argument("--batch", type=int, default=5000, help="events per write() call (default 5000)")
+    parser.add_argument("--batch", type=int, default=10_000, help="events per write() call (default 10,000)")
     parser.add_argument("--data-dir", type=Path, default=None, help="where to put the database (default: a temp dir)")
     args = parser.parse_args(argv)
     if args.events <= 0 or args.batch <= 0:
@@ -147,11 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / DB_NAME
         if path.exists():
-            parser.error(f"{path} already exists; remove it or choose another --data-dir")
-        wall = time.perf_counter()
+            parser.error(f"{path} already exists; remove it (and {MANIFEST}) or choose another --data-dir")
+        wall, end = time.perf_counter(), window_end()
         with SqliteEventStore(path) as store:
-            spent = write_events(store, args.events, args.batch, window_end())
+            spent = write_events(store, args.events, args.batch, end)
         wall = time.perf_counter() - wall
+        (data_dir / MANIFEST).write_text(json.dumps({"events": args.events, "end": end.isoformat()}))
         size_mb = sum(p.stat().st_size for p in data_dir.glob(DB_NAME + "*")) / 1e6
         print(f"wrote {args.events} events in batches of {args.batch}: {spent:.1f} s in write(), "
               f"{wall:.1f} s with event generation; database {size_mb:.0f} MB at {path}")

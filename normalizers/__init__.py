@@ -58,6 +58,16 @@ def normalize(record: RawRecord, source_tz: tzinfo = UTC) -> dict[str, Any]:
     """
     fmt = record.format if record.format != "auto" else sniff_format(record.text)
     event = parse_jsonl(record) if fmt == "jsonl" else parse_syslog(record, source_tz)
+    # Where the record came from is set first: a source parser may use the file path (an access log
+    # under /var/log/nginx/ is Nginx's).
+    if record.source:
+        log = event.get("log")
+        if not isinstance(log, dict):
+            log = event["log"] = {}
+        if record.input in REPLAYABLE_INPUTS:
+            log.setdefault("file", {"path": record.source})
+        else:
+            log.setdefault("source", {"address": record.source})
     if fmt != "jsonl":
         _refine(event)
     meta = event["event"]
@@ -71,14 +81,6 @@ def normalize(record: RawRecord, source_tz: tzinfo = UTC) -> dict[str, Any]:
             tags.append(TRUNCATED)
         else:
             event["tags"] = [tags, TRUNCATED] if isinstance(tags, str) else [TRUNCATED]
-    if record.source:
-        log = event.get("log")
-        if not isinstance(log, dict):
-            log = event["log"] = {}
-        if record.input in REPLAYABLE_INPUTS:
-            log.setdefault("file", {"path": record.source})
-        else:
-            log.setdefault("source", {"address": record.source})
     return event
 
 
@@ -94,13 +96,15 @@ def _refine(event: dict[str, Any]) -> None:
     parser = ROUTES.route(program, message)
     if parser is None:
         return
+    base_dataset = event["event"].get("dataset")
     try:
         understood = parser.refine(event)
     except Exception:  # a source parser bug must never lose the event: keep it generic, tagged
         event.setdefault("tags", []).append("source_parser_error")
         return
     if understood:
-        event["event"]["dataset"] = parser.dataset
+        if event["event"].get("dataset") == base_dataset:  # refine may name a more specific dataset
+            event["event"]["dataset"] = parser.dataset
         if failed:
             tags.remove(PARSE_FAILURE)
             if not tags:

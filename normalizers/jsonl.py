@@ -12,12 +12,14 @@ from typing import Any
 import orjson
 
 from normalizers.record import RawRecord
+from normalizers.routing import JSON_ROUTES
 from normalizers.schema import ECS_VERSION, validate_event
 from normalizers.timestamps import format_timestamp, parse_iso_timestamp
 
 PARSE_FAILURE = "parse_failure"
 INVALID_TIMESTAMP = "invalid_timestamp"
 ECS_MISMATCH = "ecs_mismatch"
+SOURCE_PARSER_ERROR = "source_parser_error"
 DATASET = "json"
 # Where non-ECS JSON keeps its fields, so nothing it carried is lost or clashes with ECS names.
 WRAP_FIELD = "json"
@@ -36,6 +38,10 @@ def parse_jsonl(record: RawRecord) -> dict[str, Any]:
         return failure_event(record)
     if not isinstance(document, dict):
         return failure_event(record)
+    if JSON_ROUTES.parsers:
+        event = _from_source_parser(document, record)
+        if event is not None:
+            return event
     if "@timestamp" in document and isinstance(document.get("event", {}), dict):
         return _pass_through(document, record)
     return _wrap(document, record)
@@ -50,6 +56,27 @@ def failure_event(record: RawRecord) -> dict[str, Any]:
         "ecs": {"version": ECS_VERSION},
         "event": {"kind": "event", "dataset": DATASET, "original": record.text},
     }
+
+
+def _from_source_parser(document: dict[str, Any], record: RawRecord) -> dict[str, Any] | None:
+    """The event built by the JSON source parser that claims this document (see ``routing``), if any."""
+    try:
+        parser = JSON_ROUTES.route(document)
+        if parser is None:
+            return None
+        event = parser.to_event(document, record)
+    except Exception:  # a source parser bug must never lose the event: keep it generic, tagged
+        event = _wrap(orjson.loads(record.text), record)
+        _add_tag(event, SOURCE_PARSER_ERROR)
+        return event
+    if event is None:
+        return None
+    event.setdefault("ecs", {"version": ECS_VERSION})
+    meta = event.setdefault("event", {})
+    meta.setdefault("kind", "event")
+    meta.setdefault("dataset", parser.dataset)
+    meta.setdefault("original", record.text)
+    return event
 
 
 def _pass_through(document: dict[str, Any], record: RawRecord) -> dict[str, Any]:

@@ -8,7 +8,7 @@ Semantics follow OpenSearch's ``query_string``: keyword terms are exact and case
 fields match by token or phrase case-insensitively, a term without a field searches ``message``,
 array fields match when any element matches, NOT includes events that lack the field, and
 clauses combine like Lucene's boolean query (``a OR NOT b`` keeps ``a`` and drops ``b``).
-A column may hold MARKER instead of a value when the event's value is not a single scalar
+A column may hold a marker (storage.sqlite.codec) instead of a value when the event's value is not a single scalar
 (a list of several categories, say); the store tells the translator which columns of a partition
 hold markers, and only there does the clause fall back to reading the JSON document.
 """

@@ -13,7 +13,6 @@ For each kind (``events``, ``alerts``) the file holds:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,20 +70,15 @@ def partition_ddl(table: str) -> list[str]:
     return statements
 
 
-@dataclass(slots=True)
-class Row:
-    """One event ready to insert: its day, id, column values (after rowid) and message."""
-
-    day: int
-    eid: str | None
-    values: tuple[Any, ...]
-    message: str | None
+# One event ready to insert: (day, event.id, column values after rowid, message). A plain tuple,
+# not a class: the writer makes one per event and this is the hot path.
+Row = tuple[int, str | None, tuple[Any, ...], str | None]
 
 
 def _text(value: Any) -> Any:
-    if value is None or type(value) is str:
-        return value
     if type(value) is list:
+        if len(value) == 1 and type(value[0]) is str:  # ECS arrays of one, e.g. event.category
+            return value[0]
         present = [v for v in value if v is not None]
         if not present:
             return None
@@ -94,8 +88,6 @@ def _text(value: Any) -> Any:
 
 
 def _ip(value: Any) -> Any:
-    if value is None:
-        return None
     if type(value) is list:
         present = [v for v in value if v is not None]
         if not present:
@@ -105,17 +97,13 @@ def _ip(value: Any) -> Any:
     return MARKER_BLOB if key is None else key
 
 
-def _get(event: dict[str, Any], group: str, name: str) -> Any:
-    node = event.get(group)
-    return node.get(name) if type(node) is dict else None
-
-
 def to_row(event: dict[str, Any]) -> Row:
     """Extract the hot columns of one event once and serialize it; ValueError names a bad event."""
-    if not isinstance(event, dict):
+    if type(event) is not dict:
         raise ValueError(f"an event must be a JSON object, got {type(event).__name__}")
     ev = event.get("event")
-    ev = ev if type(ev) is dict else {}
+    if type(ev) is not dict:
+        ev = {}
     eid = ev.get("id")
     if eid is not None and type(eid) is not str:
         raise ValueError(f"event.id must be a string, got {eid!r}")
@@ -124,13 +112,40 @@ def to_row(event: dict[str, Any]) -> Row:
         doc = orjson.dumps(event).decode()
     except (ValueError, TypeError) as exc:
         raise ValueError(f"event {eid or '(no event.id)'} cannot be stored: {exc}") from None
-    message = event.get("message")
+    # Inline lookups with str fast paths: this runs once per stored event.
+    host, user, source, destination, rule = (event.get(k) for k in ("host", "user", "source", "destination", "rule"))
+    category, action = ev.get("category"), ev.get("action")
     values = (
-        ts, eid, _text(ev.get("category")), _text(ev.get("action")), _text(_get(event, "host", "name")),
-        _text(_get(event, "user", "name")), _ip(_get(event, "source", "ip")),
-        _ip(_get(event, "destination", "ip")), _text(_get(event, "rule", "id")), doc,
+        ts,
+        eid,
+        category if category is None or type(category) is str else _text(category),
+        action if action is None or type(action) is str else _text(action),
+        _field_text(host, "name"),
+        _field_text(user, "name"),
+        _field_ip(source),
+        _field_ip(destination),
+        _field_text(rule, "id"),
+        doc,
     )
-    return Row(ts // DAY_MS, eid, values, message if type(message) is str else None)
+    message = event.get("message")
+    return ts // DAY_MS, eid, values, message if type(message) is str else None
+
+
+def _field_text(node: Any, name: str) -> Any:
+    if type(node) is not dict:
+        return None
+    value = node.get(name)
+    return value if value is None or type(value) is str else _text(value)
+
+
+def _field_ip(node: Any) -> Any:
+    if type(node) is not dict:
+        return None
+    value = node.get("ip")
+    if type(value) is str:
+        key = ip_key(value)
+        return MARKER_BLOB if key is None else key
+    return None if value is None else _ip(value)
 
 
 def marked_columns(values: tuple[Any, ...]) -> set[str]:

@@ -20,6 +20,7 @@ from storage.timefmt import to_epoch_ms
 # SQLite refuses a compound SELECT of more than 500 parts; longer windows are run in chunks.
 MAX_UNION = 400
 _MIN_MS, _MAX_MS = -(2**62), 2**62
+_FTS_ONLY = f"rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +89,12 @@ class Scope:
         for cols in {p.marked for p in self.partitions} | {frozenset()}:
             self._where[cols] = translate(tree, LAYOUT, _fields_of(cols), query)
 
-    def where(self, p: Partition, extra: str = "", extra_params: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
-        """The WHERE clause (time window, query, ``extra``) for one partition."""
+    def where(self, p: Partition, extra: str = "", extra_params: tuple[Any, ...] = (),
+              window: bool = True) -> tuple[str, tuple[Any, ...]]:
+        """The WHERE clause (time window unless ``window`` is False, query, ``extra``) for one partition."""
         clauses: list[str] = []
         params: list[Any] = []
-        if not p.whole:
+        if window and not p.whole:
             clauses.append("ts >= ? AND ts < ?")
             params += [self.start_ms, self.end_ms]
         translated = self._where[p.marked]
@@ -104,14 +106,43 @@ class Scope:
             params += extra_params
         return (" AND ".join(clauses) or "1"), tuple(params)
 
+    def full_text_only(self, p: Partition) -> bool:
+        """True when the query is one full-text MATCH and nothing else (a phrase, free text)."""
+        return self._where[p.marked].sql == _FTS_ONLY
+
+    def source(self, p: Partition) -> str:
+        """The partition table as a FROM clause.
+
+        For a query that is only full text, walking the (ts, rowid) index and testing each rowid
+        against the FTS matches never reads the wide rows, where SQLite would otherwise fetch
+        every matching row (documents included) to sort or count it.
+        """
+        return f"{p.table} INDEXED BY {p.table}_ts" if self.full_text_only(p) else p.table
+
     def arms(self, select: str, extra: str = "", extra_params: tuple[Any, ...] = (), tail: str = "") -> list[Arm]:
         """``SELECT {select} FROM <partition> WHERE ... {tail}`` for every partition."""
         out = []
         for p in self.partitions:
             where, params = self.where(p, extra, extra_params)
-            sql = f"SELECT {select.replace('{day}', str(p.day))} FROM {p.table} WHERE {where} {tail}"
+            sql = f"SELECT {select.replace('{day}', str(p.day))} FROM {self.source(p)} WHERE {where} {tail}"
             out.append(Arm(p, sql.strip(), params))
         return out
+
+    def count_arms(self) -> list[Arm]:
+        """``SELECT day, count(*)`` per partition; a whole day searched by full text alone asks FTS5 directly."""
+        out = []
+        for p in self.partitions:
+            if p.whole and self.full_text_only(p):
+                fts = f"{p.table}_fts"
+                out.append(Arm(p, f"SELECT {p.day}, count(*) FROM {fts} WHERE {fts} MATCH ?",
+                               self._where[p.marked].params))
+            else:
+                out.append(self._arm(p, "{day}, count(*)"))
+        return out
+
+    def _arm(self, p: Partition, select: str) -> Arm:
+        where, params = self.where(p)
+        return Arm(p, f"SELECT {select.replace('{day}', str(p.day))} FROM {self.source(p)} WHERE {where}", params)
 
 
 def unions(arms: list[Arm]) -> Iterator[tuple[str, tuple[Any, ...]]]:

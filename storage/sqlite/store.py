@@ -21,6 +21,7 @@ from storage.sqlite.scope import MAX_UNION, Arm, Scope, SortKey, parse_sort, uni
 from storage.timefmt import format_timestamp, from_epoch_ms, parse_interval, to_epoch_ms
 
 _KINDS = ("events", "alerts")
+_MAX_RANGE_BUCKETS = 3000  # per day; finer histograms group by bucket instead
 
 
 class SqliteEventStore(EventStore):
@@ -51,11 +52,12 @@ class SqliteEventStore(EventStore):
         duplicates = 0
         for event in events:
             row = to_row(event)
-            if row.eid is not None:
-                if row.eid in seen:
+            eid = row[1]
+            if eid is not None:
+                if eid in seen:
                     duplicates += 1
                     continue
-                seen.add(row.eid)
+                seen.add(eid)
             rows.append(row)
         if not rows:
             return WriteResult(0, duplicates)
@@ -63,10 +65,10 @@ class SqliteEventStore(EventStore):
             stored = self._stored_ids(conn, seen)
             by_day: dict[int, list[Row]] = {}
             for row in rows:
-                if row.eid is not None and row.eid in stored:
+                if row[1] is not None and row[1] in stored:
                     duplicates += 1
                 else:
-                    by_day.setdefault(row.day, []).append(row)
+                    by_day.setdefault(row[0], []).append(row)
             for day, day_rows in by_day.items():
                 self._insert(conn, day, day_rows)
         return WriteResult(sum(len(r) for r in by_day.values()), duplicates)
@@ -85,20 +87,20 @@ class SqliteEventStore(EventStore):
         base = conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0] + 1
         conn.executemany(
             f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})",
-            [(base + i, *row.values) for i, row in enumerate(rows)],
+            [(base + i, *row[2]) for i, row in enumerate(rows)],
         )
         conn.executemany(
             f"INSERT INTO {table}_fts (rowid, message) VALUES (?, ?)",
-            [(base + i, row.message) for i, row in enumerate(rows) if row.message is not None],
+            [(base + i, row[3]) for i, row in enumerate(rows) if row[3] is not None],
         )
         conn.executemany(
             f"INSERT INTO {self.kind}_ids (id, day, rid) VALUES (?, ?, ?)",
-            [(row.eid, day, base + i) for i, row in enumerate(rows) if row.eid is not None],
+            [(row[1], day, base + i) for i, row in enumerate(rows) if row[1] is not None],
         )
         marked: set[str] = set()
         for row in rows:
-            if MARKER_TEXT in row.values or MARKER_BLOB in row.values:
-                marked |= marked_columns(row.values)
+            if MARKER_TEXT in row[2] or MARKER_BLOB in row[2]:
+                marked |= marked_columns(row[2])
         if marked:
             old = conn.execute(f"SELECT marked FROM {self.kind}_partitions WHERE day = ?", (day,)).fetchone()[0]
             now = ",".join(sorted(marked | (set(old.split(",")) - {""})))
@@ -145,7 +147,7 @@ class SqliteEventStore(EventStore):
 
     def _counts(self, conn: sqlite3.Connection, scope: Scope) -> dict[int, int]:
         counts: dict[int, int] = {}
-        for sql, params in unions(scope.arms("{day}, count(*)")):
+        for sql, params in unions(scope.count_arms()):
             counts.update(conn.execute(sql, params).fetchall())
         return counts
 
@@ -160,7 +162,10 @@ class SqliteEventStore(EventStore):
                 offset -= n
                 continue
             where, params = scope.where(p)
-            sql = f"SELECT doc FROM {p.table} WHERE {where} ORDER BY ts {direction}, rowid {direction} LIMIT ? OFFSET ?"
+            order = f"ORDER BY ts {direction}, rowid {direction}"
+            # Pick the rowids first, then read only their documents: a sort never carries documents.
+            sql = (f"SELECT doc FROM {p.table} WHERE rowid IN (SELECT rowid FROM {scope.source(p)} WHERE {where} "
+                   f"{order} LIMIT ? OFFSET ?) {order}")
             docs += [r[0] for r in conn.execute(sql, (*params, size - len(docs), offset))]
             offset = 0
             if len(docs) >= size:
@@ -201,11 +206,24 @@ class SqliteEventStore(EventStore):
         if step <= 0:
             raise QueryError(f"invalid interval {interval!r}: it must be at least 1ms")
         conn, scope = self._scope(query, start, end)
-        bucket = f"ts - (((ts % {step}) + {step}) % {step})"
         totals: dict[int, int] = {}
-        for sql, params in unions(scope.arms(f"{bucket} AS b, count(*) AS c", tail="GROUP BY b")):
-            for b, c in conn.execute(f"SELECT b, sum(c) FROM ({sql}) GROUP BY b", params):
-                totals[b] = totals.get(b, 0) + c
+        for p in scope.partitions:
+            lo = max(scope.start_ms, p.day * DAY_MS)
+            hi = min(scope.end_ms, (p.day + 1) * DAY_MS)
+            first = lo - lo % step
+            if (hi - first) // step <= _MAX_RANGE_BUCKETS:
+                # One index range count per bucket, clipped to the window: no sort of every timestamp.
+                where, params = scope.where(p, window=False)
+                ranges = ", ".join(f"({b}, {max(b, lo)}, {min(b + step, hi)})" for b in range(first, hi, step))
+                sql = (f"WITH b(s, lo, hi) AS (VALUES {ranges}) SELECT s, (SELECT count(*) FROM {scope.source(p)} "
+                       f"WHERE {where} AND ts >= lo AND ts < hi) FROM b")
+            else:
+                where, params = scope.where(p)
+                bucket = f"ts - (((ts % {step}) + {step}) % {step})"
+                sql = f"SELECT {bucket} AS s, count(*) FROM {scope.source(p)} WHERE {where} GROUP BY s"
+            for b, c in conn.execute(sql, params):
+                if c:
+                    totals[b] = totals.get(b, 0) + c
         return [Bucket(from_epoch_ms(b), c) for b, c in sorted(totals.items())]
 
     def terms(self, field: str, query: str = "", start: datetime | None = None, end: datetime | None = None,
