@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from storage.base import StoreError
+from storage.sqlite.checkpoint import WalCheckpointer
 from storage.sqlite.codec import SQL_FUNCTIONS
 
 # One lock per database file, shared by the events and alerts stores that live in it.
@@ -29,9 +30,8 @@ _PRAGMAS = (
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",  # 64 MiB per connection
     "PRAGMA mmap_size=1073741824",
-    # Checkpoint every ~40 MiB of WAL instead of 4 MiB: index pages rewritten by several commits
-    # are copied (and fsync'd) once. The WAL file is cut back to 64 MiB after a checkpoint.
-    "PRAGMA wal_autocheckpoint=10000",
+    # No checkpoint inside COMMIT: checkpoint.WalCheckpointer runs them on its own thread.
+    "PRAGMA wal_autocheckpoint=0",
     "PRAGMA journal_size_limit=67108864",
     # SQLite here is built with SECURE_DELETE, which would zero every page of a dropped day.
     "PRAGMA secure_delete=FAST",
@@ -54,6 +54,7 @@ class Connections:
         mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if mode.lower() != "wal":
             raise StoreError(f"{path}: SQLite refused WAL mode (got {mode!r}); is it on a network filesystem?")
+        self.checkpointer = WalCheckpointer(path)
 
     def get(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -89,12 +90,16 @@ class Connections:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        self.checkpointer.committed()
 
     def close(self) -> None:
         """Close every thread's connection; later calls raise StoreError."""
         with self._guard:
+            if self._closed:
+                return
             self._closed = True
             conns, self._all = self._all, []
+        self.checkpointer.stop()
         for conn in conns:
             conn.close()
         self._local = threading.local()
