@@ -18,10 +18,12 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from collectors.agent_http import stamp_agents
+from collectors.filters import IngestFilter, NoiseFilters, Verdict
 from normalizers import normalize
 from normalizers.record import RawRecord
 from normalizers.timestamps import format_timestamp
-from storage.base import EventStore
+from storage.base import EventStore, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class PipelineStats:
     alerts: int = 0
     duplicates: int = 0
     seconds: float = 0.0
+    dropped: int = 0  # matched by a drop filter: normalized, then neither stored nor detected
 
     def add(self, other: PipelineStats) -> None:
         """Add another run's counts to this one."""
@@ -51,14 +54,16 @@ class PipelineStats:
         self.alerts += other.alerts
         self.duplicates += other.duplicates
         self.seconds += other.seconds
+        self.dropped += other.dropped
 
     def summary(self) -> dict[str, Any]:
-        """The summary ``sontra ingest`` prints: events, parse_failures, alerts, duplicates, seconds."""
+        """The summary ``sontra ingest`` prints: events, parse_failures, alerts, duplicates, dropped, seconds."""
         return {
             "events": self.events,
             "parse_failures": self.parse_failures,
             "alerts": self.alerts,
             "duplicates": self.duplicates,
+            "dropped": self.dropped,
             "seconds": round(self.seconds, 3),
         }
 
@@ -68,7 +73,10 @@ class IngestMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.events = Counter(
-            "sontra_ingest_events", "Events normalized and written, by input", ["input"], registry=registry
+            "sontra_ingest_events",
+            "Events normalized and written, by input (events a drop filter matched are not counted)",
+            ["input"],
+            registry=registry,
         )
         self.parse_failures = Counter(
             "sontra_ingest_parse_failures", "Records stored as parse_failure, by input", ["input"], registry=registry
@@ -91,7 +99,7 @@ class IngestMetrics:
 
 
 class IngestPipeline:
-    """Normalizes raw records, runs detectors and writes events and alerts in batches.
+    """Normalizes raw records, applies the noise filters, runs detectors and writes events and alerts in batches.
 
     Not thread-safe for concurrent ``process`` calls: give each pipeline one writer thread (the
     syslog ingest worker does), because embedded stores are single-writer anyway.
@@ -104,6 +112,7 @@ class IngestPipeline:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         detectors: Sequence[Detector] = (),
+        filters: Sequence[IngestFilter] = (),
         registry: CollectorRegistry | None = None,
         source_tz: tzinfo = UTC,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -120,6 +129,7 @@ class IngestPipeline:
         # A private registry by default, so that two pipelines (in tests, say) never collide.
         self.registry = registry if registry is not None else CollectorRegistry()
         self.metrics = IngestMetrics(self.registry)
+        self.filters = NoiseFilters(filters, self.registry)
         self._clock = clock
         self._totals = PipelineStats()
         self._totals_lock = threading.Lock()
@@ -129,7 +139,7 @@ class IngestPipeline:
         """Everything this pipeline has processed since it was created (a copy)."""
         with self._totals_lock:
             t = self._totals
-            return PipelineStats(t.events, t.parse_failures, t.alerts, t.duplicates, t.seconds)
+            return PipelineStats(t.events, t.parse_failures, t.alerts, t.duplicates, t.seconds, t.dropped)
 
     def process(self, records: Iterable[RawRecord]) -> PipelineStats:
         """Normalize and store every record, in batches; return what this call did."""
@@ -151,19 +161,30 @@ class IngestPipeline:
     def _process_batch(self, batch: list[RawRecord]) -> PipelineStats:
         started = time.perf_counter()
         source_tz = self.source_tz
-        events = [normalize(record, source_tz) for record in batch]
+        normalized = [normalize(record, source_tz) for record in batch]
+        stamp_agents(batch, normalized)  # before the filters, so that they can match on agent.id
+        # Filters run after normalization (their queries name ECS fields) and before the store.
+        verdicts = self.filters.decide(normalized) if self.filters else None
         ingested = format_timestamp(self._clock())
         by_input: Tally[str] = Tally()
         failures_by_input: Tally[str] = Tally()
-        for record, event in zip(batch, events, strict=True):
+        events: list[dict[str, Any]] = []
+        to_detect: list[dict[str, Any]] = []
+        for i, (record, event) in enumerate(zip(batch, normalized, strict=True)):
+            verdict = Verdict.KEEP if verdicts is None else verdicts[i]
+            if verdict is Verdict.DROP:
+                continue
             event["event"]["ingested"] = ingested
+            events.append(event)
+            if verdict is Verdict.KEEP:
+                to_detect.append(event)
             by_input[record.input] += 1
             tags = event.get("tags")
             if tags and PARSE_FAILURE in tags:
                 failures_by_input[record.input] += 1
         # Events are written before detection so that a failing detector can never lose them.
-        written = self.events_store.write(events)
-        alerts = self._detect(events)
+        written = self.events_store.write(events) if events else WriteResult(0, 0)
+        alerts = self._detect(to_detect) if to_detect else []
         if alerts:
             assert self.alerts_store is not None  # guaranteed by __init__
             self.alerts_store.write(alerts)
@@ -182,6 +203,7 @@ class IngestPipeline:
             alerts=len(alerts),
             duplicates=written.duplicates,
             seconds=elapsed,
+            dropped=len(normalized) - len(events),
         )
 
     def _detect(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

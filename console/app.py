@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from console.deps import ConsoleContext
-from console.routers import health, metrics
+from console.routers import health, ingest, metrics
 
 API_PREFIX = "/api/v1"
 
@@ -22,5 +22,6 @@ def create_app(context: ConsoleContext) -> FastAPI:
     )
     app.state.context = context
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(ingest.router, prefix=API_PREFIX)
     app.include_router(metrics.router)
     return app

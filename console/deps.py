@@ -8,7 +8,21 @@ from datetime import datetime
 from fastapi import Request
 from prometheus_client import CollectorRegistry
 
+from collectors.agent_http import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_EVENTS, RecordSequence
+from collectors.spool import Spool
 from storage.base import EventStore
+from storage.workflow.agents import AgentKeys
+
+
+@dataclass
+class AgentIngest:
+    """What POST /api/v1/ingest needs: the spool it appends to, the agents' keys, and its limits."""
+
+    spool: Spool
+    keys: AgentKeys
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_events: int = DEFAULT_MAX_EVENTS
+    sequence: RecordSequence = field(default_factory=RecordSequence)
 
 
 @dataclass
@@ -21,6 +35,7 @@ class ConsoleContext:
     version: str
     backend: str
     extras: dict[str, object] = field(default_factory=dict)
+    ingest: AgentIngest | None = None  # None: HTTP ingest is off (answers 503)
 
 
 def get_context(request: Request) -> ConsoleContext:

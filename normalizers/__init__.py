@@ -10,6 +10,7 @@ from typing import Any
 from normalizers import sources  # noqa: F401 - registers every source parser in ROUTES
 from normalizers.jsonl import parse_jsonl
 from normalizers.record import REPLAYABLE_INPUTS, RawRecord, RecordFormat
+from normalizers.repeats import REPEATED, read_repeat
 from normalizers.routing import ROUTES
 from normalizers.syslog import PARSE_FAILURE, parse_syslog
 from normalizers.timestamps import format_timestamp
@@ -76,19 +77,47 @@ def normalize(record: RawRecord, source_tz: tzinfo = UTC) -> dict[str, Any]:
     if "created" not in meta:
         meta["created"] = _created(record.received_at)
     if record.truncated:
-        tags = event.get("tags")
-        if isinstance(tags, list):
-            tags.append(TRUNCATED)
-        else:
-            event["tags"] = [tags, TRUNCATED] if isinstance(tags, str) else [TRUNCATED]
+        _add_tag(event, TRUNCATED)
     return event
 
 
+def _add_tag(event: dict[str, Any], tag: str) -> None:
+    tags = event.get("tags")
+    if isinstance(tags, list):
+        tags.append(tag)
+    else:
+        event["tags"] = [tags, tag] if isinstance(tags, str) else [tag]
+
+
 def _refine(event: dict[str, Any]) -> None:
-    """Hand a syslog event (or a line that is not syslog at all) to its source parser, if one claims it."""
+    """Hand a syslog event (or a line that is not syslog at all) to its source parser, if one claims it.
+
+    A "message repeated N times" line gets ``event.count`` N. rsyslog's form wraps the repeated
+    message, which is parsed as the message while ``message`` itself stays as sent; the BSD form
+    ("last message repeated N times") repeats the previous line of the same host and is tagged
+    ``repeated``.
+    """
     message = event.get("message")
     if not isinstance(message, str):
         return
+    repeat = read_repeat(message)
+    if repeat is not None:
+        event["event"]["count"] = repeat.count
+        if repeat.inner is None:
+            _add_tag(event, REPEATED)
+            return
+        event["message"] = repeat.inner
+        try:
+            _route(event, repeat.inner)
+        finally:
+            if event.get("message") == repeat.inner:  # unless the source parser chose another message
+                event["message"] = message
+        return
+    _route(event, message)
+
+
+def _route(event: dict[str, Any], message: str) -> None:
+    """Give the event to the source parser of its program (else of its message content), if any."""
     tags = event.get("tags")
     failed = isinstance(tags, list) and PARSE_FAILURE in tags
     process = event.get("process")

@@ -260,6 +260,20 @@ FIELDS: tuple[Field, ...] = (
     _f("threat.tactic.id", "keyword", "ATT&CK tactic ids", array=True),
     _f("threat.technique.id", "keyword", "ATT&CK technique ids", array=True),
     _f("threat.indicator.name", "keyword", "Matched indicator"),
+    # IOC match alerts (correlation/ioc): the indicator in ECS 8.x threat.indicator.* shape, its feed
+    _f("threat.indicator.type", "keyword", "Indicator type: ipv4-addr, ipv6-addr, domain-name, url, file"),
+    _f("threat.indicator.ip", "ip", "Indicator IP address (a network indicator is in threat.indicator.name only)"),
+    _f("threat.indicator.url.original", "keyword", "Indicator URL as the feed wrote it", caseless=True),
+    _f("threat.indicator.url.domain", "keyword", "Indicator domain (matches its subdomains too)", caseless=True),
+    _f("threat.indicator.file.hash.md5", "keyword", "Indicator MD5"),
+    _f("threat.indicator.file.hash.sha1", "keyword", "Indicator SHA-1"),
+    _f("threat.indicator.file.hash.sha256", "keyword", "Indicator SHA-256"),
+    _f("threat.indicator.confidence", "keyword", "Not Specified, None, Low, Medium, High (STIX 2.1 scale)"),
+    _f("threat.indicator.description", "keyword", "What the feed says about the indicator"),
+    _f("threat.feed.name", "keyword", "Threat-intelligence feed the indicator came from"),
+    _f("sontra.ioc.matched.field", "keyword", "Event field whose value matched the indicator"),
+    _f("sontra.ioc.matched.atomic", "keyword", "The event value that matched the indicator"),
+    _f("sontra.ioc.indicator_id", "keyword", "STIX indicator id or MISP attribute uuid of the indicator"),
     # related (pivots across an event's entities)
     _f("related.ip", "ip", "Every IP address in the event", array=True),
     _f("related.user", "keyword", "Every user name in the event", array=True, caseless=True),
@@ -291,6 +305,20 @@ FIELDS: tuple[Field, ...] = (
     _f("sysmon.dns.status", "keyword", "Sysmon DNS query status name"),
     _f("sysmon.file.archived", "boolean", "Sysmon archived the deleted file"),
     _f("sysmon.file.is_executable", "boolean", "The deleted or blocked file is an executable"),
+    # sontra: alerts raised by correlation/ (Sigma correlation rules, kill chain)
+    _f("sontra.alert.source_event_ids", "keyword", "event.id of the events (alerts) that raised it", array=True),
+    _f("sontra.alert.source_timestamps", "date", "@timestamp of those events, in the same order", array=True),
+    _f("sontra.alert.entity_type", "keyword", "What the alert is about for ticket grouping: host, user, source_ip"),
+    _f("sontra.correlation.type", "keyword", "Sigma correlation type: event_count, value_count, temporal, ..."),
+    _f("sontra.correlation.count", "long", "What was counted: events, distinct values or distinct rules"),
+    _f("sontra.correlation.timespan", "long", "The correlation rule's timespan in seconds"),
+    _f("sontra.correlation.group", "keyword", "The group-by values as field=value", array=True),
+    _f("sontra.correlation.values", "keyword", "value_count: the distinct values seen (first 20)", array=True),
+    _f("sontra.killchain.entity.field", "keyword", "Entity field followed: host.name, user.name, source.ip"),
+    _f("sontra.killchain.entity.value", "keyword", "The entity's value"),
+    _f("sontra.killchain.phases", "keyword", "Kill-chain phases reached, in order", array=True),
+    _f("sontra.killchain.phase_count", "long", "Number of phases reached in order"),
+    _f("sontra.killchain.timeline", "object", "Alerts: timestamp, rule, phase, tactic, event.id", array=True),
 )
 
 FIELD_BY_NAME: Mapping[str, Field] = {f.name: f for f in FIELDS}

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from collectors.filters import FilterError, IngestFilter
 
 ENV_PREFIX = "SONTRA_"
 SECRET_MASK = "********"
@@ -42,11 +44,38 @@ class SyslogListenerConfig(_Section):
     port: int = Field(5514, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
 
 
+class SyslogTlsConfig(_Section):
+    """The syslog TLS listener (RFC 5425)."""
+
+    enabled: bool = Field(False, description="Start the TLS listener (needs cert_file and key_file)")
+    host: str = Field("127.0.0.1", description="Address to listen on")
+    port: int = Field(6514, ge=0, le=65535, description="Port to listen on (0 picks a free one)")
+    cert_file: Path | None = Field(None, description="Server certificate chain, PEM (leaf first)")
+    key_file: Path | None = Field(None, description="Private key of the server certificate, PEM, unencrypted")
+    client_ca_file: Path | None = Field(
+        None, description="CA bundle (PEM) that client certificates are verified against; none: not asked for"
+    )
+    require_client_cert: bool = Field(
+        False, description="Refuse clients without a certificate signed by client_ca_file"
+    )
+
+    @model_validator(mode="after")
+    def _files_named(self) -> SyslogTlsConfig:
+        if self.enabled:
+            missing = [name for name in ("cert_file", "key_file") if getattr(self, name) is None]
+            if missing:
+                raise ValueError(f"{' and '.join(missing)} must be set when the TLS listener is enabled")
+        if self.require_client_cert and self.client_ca_file is None:
+            raise ValueError("require_client_cert needs client_ca_file, the CA that signs client certificates")
+        return self
+
+
 class SyslogConfig(_Section):
     """Syslog input."""
 
     udp: SyslogListenerConfig = Field(default_factory=SyslogListenerConfig)
     tcp: SyslogListenerConfig = Field(default_factory=SyslogListenerConfig)
+    tls: SyslogTlsConfig = Field(default_factory=SyslogTlsConfig)
     max_message_size: int = Field(
         65536, ge=480, le=16 * 1024 * 1024, description="Longer messages are truncated and tagged 'truncated'"
     )
@@ -93,6 +122,50 @@ class StorageConfig(_Section):
     opensearch: OpenSearchStoreConfig = Field(default_factory=OpenSearchStoreConfig)
 
 
+class SpoolConfig(_Section):
+    """The on-disk spool between the inputs and the store: an event is acknowledged once it is fsync'd here."""
+
+    dir: Path | None = Field(None, description="Spool folder; default <data_dir>/spool")
+    max_bytes: int = Field(
+        1024**3,
+        ge=16 * 1024**2,
+        description="Disk space the spool may use; when full (the store is behind), HTTP ingest answers 429, "
+        "syslog TCP stops reading (backpressure) and UDP datagrams are dropped and counted",
+    )
+    segment_bytes: int = Field(
+        64 * 1024**2, ge=1024**2, le=1024**3, description="Size of one spool file; stored files are deleted whole"
+    )
+    commit_wait_ms: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="How long an append waits for others to share its fsync; 0 groups only the appends that "
+        "arrive while the previous fsync runs",
+    )
+
+    @model_validator(mode="after")
+    def _room_for_two_segments(self) -> SpoolConfig:
+        if self.max_bytes < 2 * self.segment_bytes:
+            raise ValueError(
+                f"max_bytes ({self.max_bytes}) must be at least twice segment_bytes ({self.segment_bytes}): "
+                "a file is freed only once it is full and stored"
+            )
+        return self
+
+
+class IngestConfig(_Section):
+    """HTTP ingest for agents: POST /api/v1/ingest with a per-agent key."""
+
+    enabled: bool = Field(True, description="Accept events from enrolled agents on the API port")
+    max_body_bytes: int = Field(
+        10 * 1024**2,
+        ge=1024,
+        le=256 * 1024**2,
+        description="Largest request body, measured after gzip decompression; larger gets 413",
+    )
+    max_events: int = Field(100_000, ge=1, le=1_000_000, description="Most events in one request; more gets 413")
+
+
 class DatabaseConfig(_Section):
     """The workflow database (users, tickets, suppressions, agents)."""
 
@@ -107,6 +180,73 @@ class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
 
 
+class FilterConfig(_Section):
+    """One ingest noise filter (docs/ingest-filters.md): events matching ``query`` are dropped or routed."""
+
+    name: str = Field(..., min_length=1, description="Names the filter in errors and in sontra_filter_matches_total")
+    query: str = Field(..., description="Lucene query on the normalized event, as typed in search")
+    action: Literal["drop", "route"] = Field(..., description="drop: not stored; route: stored with labels.stream")
+    stream: str | None = Field(None, description="route only: the labels.stream value given to matching events")
+    detect: bool = Field(True, description="route only: false stores matching events without running detection")
+    include_parse_failures: bool = Field(
+        False, description="Also apply to events tagged parse_failure (never, unless this says so)"
+    )
+
+    @model_validator(mode="after")
+    def _compiles(self) -> FilterConfig:
+        try:
+            self.to_filter()
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    def to_filter(self) -> IngestFilter:
+        """The ingest filter this entry configures, its query compiled; FilterError names the problem."""
+        return IngestFilter.build(
+            self.name,
+            self.query,
+            self.action,
+            stream=self.stream,
+            detect=self.detect,
+            include_parse_failures=self.include_parse_failures,
+        )
+
+
+class IocFeedConfig(_Section):
+    """One threat-intelligence feed file for IOC matching (correlation/ioc/README.md)."""
+
+    name: str = Field(..., min_length=1, description="Feed name, shown in alerts as threat.feed.name")
+    path: Path = Field(..., description="The feed file; re-read when it changes")
+    format: Literal["stix", "misp", "csv", "list"] = Field(
+        ..., description="stix (2.1 bundle), misp (event JSON), csv (with a header row) or list (one per line)"
+    )
+    confidence: int | None = Field(
+        None, ge=0, le=100, description="Confidence 0-100 for indicators that carry none (sets rule.level)"
+    )
+    include_non_ids: bool = Field(False, description="misp only: also load attributes whose to_ids flag is off")
+
+
+class IocConfig(_Section):
+    """Indicator-of-compromise matching at ingest."""
+
+    feeds: list[IocFeedConfig] = Field(
+        default_factory=list,
+        description="IOC feed files: each {name, path, format (stix, misp, csv or list), confidence, include_non_ids}",
+    )
+    reload_seconds: int = Field(
+        300, ge=0, description="How often feed files are checked and reloaded when changed (0: only at start)"
+    )
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feed_names(cls, value: list[IocFeedConfig]) -> list[IocFeedConfig]:
+        names = [f.name for f in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"IOC feed names must be unique; repeated: {', '.join(repeated)}")
+        return value
+
+
 class SontraConfig(_Section):
     """The whole configuration."""
 
@@ -114,13 +254,35 @@ class SontraConfig(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)
     syslog: SyslogConfig = Field(default_factory=SyslogConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    spool: SpoolConfig = Field(default_factory=SpoolConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    ioc: IocConfig = Field(default_factory=IocConfig)
+    filters: list[FilterConfig] = Field(
+        default_factory=list,
+        description="Ingest noise filters, checked in order; the first match drops or routes the event "
+        "(docs/ingest-filters.md)",
+    )
+
+    @field_validator("filters")
+    @classmethod
+    def _unique_filter_names(cls, value: list[FilterConfig]) -> list[FilterConfig]:
+        names = [f.name for f in value]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"filter names must be unique; repeated: {', '.join(repeated)}")
+        return value
 
     @property
     def events_db_path(self) -> Path:
         """The embedded events database file."""
         return self.storage.sqlite.path or self.data_dir / "events.db"
+
+    @property
+    def spool_dir(self) -> Path:
+        """The spool folder."""
+        return self.spool.dir or self.data_dir / "spool"
 
     @property
     def database_url(self) -> str:

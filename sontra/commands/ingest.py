@@ -34,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     events = open_event_store(config)
     alerts = events.sibling("alerts")
     pipeline = IngestPipeline(
-        events, alerts, batch_size=config.storage.batch_size, source_tz=ZoneInfo(config.syslog.timezone)
+        events,
+        alerts,
+        batch_size=config.storage.batch_size,
+        filters=[f.to_filter() for f in config.filters],
+        source_tz=ZoneInfo(config.syslog.timezone),
     )
     try:
         stats = ingest_files(args.paths, pipeline, args.format)

@@ -24,9 +24,9 @@ _WRITE_LOCKS: dict[Path, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
 _PRAGMAS = (
-    # NORMAL in WAL mode: a commit is atomic and survives a crash of the process; a power loss
-    # may lose the last commits, which the collectors' spool replays (writes are idempotent).
-    "PRAGMA synchronous=NORMAL",
+    # FULL: a commit is on disk when write() returns, so the ingest worker may advance the spool's
+    # checkpoint past it even if power is lost next. Commits are per batch, so the fsync is cheap.
+    "PRAGMA synchronous=FULL",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA cache_size=-65536",  # 64 MiB per connection
     "PRAGMA mmap_size=1073741824",

@@ -91,7 +91,7 @@ def test_forced_format_overrides_detection(tmp_path: Path, events_store: SqliteE
 
 def test_summary_has_the_cli_shape(tmp_path: Path, events_store: SqliteEventStore) -> None:
     summary = ingest_files([write(tmp_path / "a.log", SYSLOG_LINES)], IngestPipeline(events_store)).summary()
-    assert set(summary) == {"events", "parse_failures", "alerts", "duplicates", "seconds"}
+    assert set(summary) == {"events", "parse_failures", "alerts", "duplicates", "dropped", "seconds"}
     assert summary["alerts"] == 0
     assert isinstance(summary["seconds"], float) and summary["seconds"] >= 0
 

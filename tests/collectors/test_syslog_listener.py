@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 
 from collectors.framing import SyslogFramer
 from collectors.pipeline import IngestPipeline
+from collectors.spool import Spool
 from collectors.syslog import ListenerBindError, SyslogService
 from storage.base import StoreError, WriteResult
 from storage.sqlite import SqliteEventStore
@@ -32,16 +34,25 @@ def run(coro: Awaitable[Any]) -> Any:
 
 
 async def with_service(
-    pipeline: IngestPipeline, body: Callable[[SyslogService], Awaitable[None]], **options: Any
+    pipeline: IngestPipeline,
+    body: Callable[[SyslogService], Awaitable[None]],
+    spool_max_bytes: int = 64 * 1024 * 1024,
+    **options: Any,
 ) -> Any:
     options.setdefault("udp", LOOPBACK)
     options.setdefault("tcp", LOOPBACK)
-    service = SyslogService(pipeline, **options)
-    await service.start()
-    try:
-        await body(service)
-    finally:
-        stats = await service.stop()
+    with tempfile.TemporaryDirectory() as spool_dir:
+        spool = Spool(spool_dir, segment_bytes=min(spool_max_bytes // 8, 8 * 1024 * 1024), max_bytes=spool_max_bytes)
+        try:
+            service = SyslogService(pipeline, spool=spool, **options)
+            await service.start()
+            try:
+                await body(service)
+            finally:
+                stats = await service.stop()
+            assert spool.backlog_bytes() == 0, "stop() returned with records still waiting in the spool"
+        finally:
+            spool.close()
     return stats
 
 
@@ -116,12 +127,14 @@ def test_stop_drains_open_connections_and_the_queue(events_store: SqliteEventSto
     assert stats.events == 500
 
 
-@pytest.mark.parametrize(("queue_size", "count"), [(100, 20_000), (100_000, 60_000)])
-def test_stop_right_after_a_burst_loses_nothing(events_store: SqliteEventStore, queue_size: int, count: int) -> None:
+@pytest.mark.parametrize(("spool_max_bytes", "count"), [(2 * 1024 * 1024, 20_000), (256 * 1024 * 1024, 60_000)])
+def test_stop_right_after_a_burst_loses_nothing(
+    events_store: SqliteEventStore, spool_max_bytes: int, count: int
+) -> None:
     """A sender pushes megabytes and hangs up; stop() begins while much of it is still in socket buffers.
 
-    A small queue holds the reader back (backpressure); a big burst outruns it (12 MB is more
-    than the kernel buffers on both ends hold).
+    A small spool (2 MiB for ~4 MB of lines) holds the reader back (backpressure); a big burst
+    outruns it (12 MB is more than the kernel buffers on both ends hold).
     """
     pipeline = IngestPipeline(events_store, batch_size=1000)
     pad = "p" * 150
@@ -136,7 +149,7 @@ def test_stop_right_after_a_burst_loses_nothing(events_store: SqliteEventStore, 
         writer.close()
         await writer.wait_closed()  # everything handed to the kernel; stop() follows at once
 
-    stats = run(with_service(pipeline, send, udp=None, queue_size=queue_size))
+    stats = run(with_service(pipeline, send, spool_max_bytes, udp=None))
     assert stats.events == count
     assert events_store.count() == count
     assert stats.parse_failures == 0
@@ -172,7 +185,7 @@ def test_octet_counted_frames_and_truncation(events_store: SqliteEventStore) -> 
 
 
 @pytest.mark.parametrize("kind", [socket.SOCK_STREAM, socket.SOCK_DGRAM])
-def test_port_in_use_raises_a_clear_error(events_store: SqliteEventStore, kind: int) -> None:
+def test_port_in_use_raises_a_clear_error(events_store: SqliteEventStore, tmp_path: Path, kind: int) -> None:
     with socket.socket(socket.AF_INET, kind) as taken:
         taken.bind(("127.0.0.1", 0))
         if kind == socket.SOCK_STREAM:
@@ -180,9 +193,12 @@ def test_port_in_use_raises_a_clear_error(events_store: SqliteEventStore, kind: 
         port = taken.getsockname()[1]
         transport = "TCP" if kind == socket.SOCK_STREAM else "UDP"
         bind = {"tcp": ("127.0.0.1", port), "udp": None} if transport == "TCP" else {"udp": ("127.0.0.1", port)}
-        service = SyslogService(IngestPipeline(events_store), **{"tcp": None, **bind})  # type: ignore[arg-type]
-        with pytest.raises(ListenerBindError, match=rf"over {transport} on 127\.0\.0\.1:{port}: .*in use"):
-            run(service.start())
+        with Spool(tmp_path / "spool") as spool:
+            service = SyslogService(
+                IngestPipeline(events_store), spool=spool, **{"tcp": None, **bind}  # type: ignore[arg-type]
+            )
+            with pytest.raises(ListenerBindError, match=rf"over {transport} on 127\.0\.0\.1:{port}: .*in use"):
+                run(service.start())
 
 
 class FlakySqliteStore(SqliteEventStore):
@@ -229,16 +245,21 @@ def test_framer_handles_every_split_point() -> None:
 SERVE_SCRIPT = """
 import asyncio, json, sys
 from collectors.pipeline import IngestPipeline
+from collectors.spool import Spool
 from collectors.syslog import SyslogService
 from storage.sqlite import SqliteEventStore
 
 store = SqliteEventStore(sys.argv[1], kind="events")
-service = SyslogService(IngestPipeline(store), udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0), max_delay=5.0)
+spool = Spool(sys.argv[2])
+service = SyslogService(
+    IngestPipeline(store), spool=spool, udp=("127.0.0.1", 0), tcp=("127.0.0.1", 0), max_delay=5.0
+)
 
 def ready(s):
     print(json.dumps({"udp": s.udp.address, "tcp": s.tcp.address}), flush=True)
 
 stats = asyncio.run(service.run_until_signalled(on_ready=ready))
+spool.close()
 store.close()
 print(json.dumps(stats.summary()), flush=True)
 """
@@ -247,7 +268,7 @@ print(json.dumps(stats.summary()), flush=True)
 def test_sigterm_drains_and_flushes_before_exit(tmp_path: Path) -> None:
     db = tmp_path / "served.db"
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVE_SCRIPT, str(db)],
+        [sys.executable, "-c", SERVE_SCRIPT, str(db), str(tmp_path / "spool")],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
