@@ -28,6 +28,7 @@ from luqum import tree as lq
 from normalizers.schema import FIELD_BY_NAME
 from storage.base import QueryError
 from storage.lucene.parse import parse_query
+from storage.lucene.terms import Term, parse_term
 from storage.sqlite.codec import TOKEN, epoch_ms, ip_key
 from storage.timefmt import parse_timestamp, to_epoch_ms
 
@@ -161,40 +162,6 @@ def _phrase_in(tokens: list[str], want: list[str], prefix_last: bool = False) ->
 # --- the compiler -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Value:
-    """A term as typed: unescaped text, and (is_wildcard, character) pieces when it holds * or ?."""
-
-    text: str
-    wildcard: bool
-    pieces: tuple[tuple[bool, str], ...] = ()
-
-    def regex(self, lower: bool = False) -> re.Pattern[str]:
-        """The term as an anchored-by-fullmatch pattern (``*`` any run, ``?`` one character)."""
-        out = []
-        for wild, ch in self.pieces:
-            if wild:
-                out.append(".*" if ch == "*" else ".")
-            else:
-                out.append(re.escape(ch.lower() if lower else ch))
-        return re.compile("".join(out), re.S)
-
-
-def _parse_value(node: lq.Word | lq.Phrase) -> _Value:
-    raw = node.value
-    if isinstance(node, lq.Phrase):
-        return _Value(re.sub(r"\\(.)", r"\1", raw[1:-1], flags=re.S), False)
-    pieces: list[tuple[bool, str]] = []
-    escaped = False
-    for ch in raw:
-        if escaped:
-            pieces.append((False, ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        else:
-            pieces.append((ch in "*?", ch))
-    return _Value("".join(ch for _, ch in pieces), any(w for w, _ in pieces), tuple(pieces))
 
 
 class _Compiler:
@@ -267,7 +234,7 @@ class _Compiler:
     # --- leaves ---------------------------------------------------------------------------------
 
     def term(self, n: lq.Word | lq.Phrase, field: str | None) -> Predicate:
-        value = _parse_value(n)
+        value = parse_term(n)
         if field is None:
             return self.text_term("message", value, full_text=True)
         if field == "_exists_":
@@ -301,9 +268,9 @@ class _Compiler:
             return self.compare(n, base, kind, [("=", value.text)])
         return self.keyword_term(base, value)
 
-    def keyword_term(self, field: str, value: _Value, *, caseless: bool = False, exact_text: bool = False) -> Predicate:
+    def keyword_term(self, field: str, value: Term, *, caseless: bool = False, exact_text: bool = False) -> Predicate:
         if value.wildcard:
-            rx = value.regex(lower=caseless)
+            rx = re.compile(value.pattern(lower=caseless), re.S)
             if caseless:
                 return _any(field, lambda v: isinstance(v, str) and rx.fullmatch(v.lower()) is not None)
             return _any(field, lambda v: isinstance(v, str) and rx.fullmatch(v) is not None)
@@ -325,7 +292,7 @@ class _Compiler:
 
         return _any(field, equal)
 
-    def text_term(self, field: str, value: _Value, *, full_text: bool) -> Predicate:
+    def text_term(self, field: str, value: Term, *, full_text: bool) -> Predicate:
         if not any(ch.isalnum() for ch in value.text):
             return _never  # the analyzer keeps no token: the stores match nothing either
         if not value.wildcard:
@@ -337,7 +304,7 @@ class _Compiler:
             # What the full-text index does with "adm*" or "wp-log*": a phrase whose last token is a prefix.
             want = TOKEN.findall(prefix.lower())
             return _any(field, lambda v: isinstance(v, str) and _phrase_in(TOKEN.findall(v.lower()), want, True))
-        rx = value.regex(lower=True)
+        rx = re.compile(value.pattern(lower=True), re.S)
 
         def like(v: Any) -> bool:
             if not isinstance(v, str):
@@ -378,7 +345,7 @@ class _Compiler:
             bounds = [(">=" if n.include else ">", n.a)]
         else:
             bounds = [("<=" if n.include else "<", n.a)]
-        values = [(op, _parse_value(b)) for op, b in bounds if not (isinstance(b, lq.Word) and b.value == "*")]
+        values = [(op, parse_term(b)) for op, b in bounds if not (isinstance(b, lq.Word) and b.value == "*")]
         if not values:
             return _exists(field)
         kind = FIELD_BY_NAME[field].type if field in FIELD_BY_NAME else None

@@ -26,6 +26,7 @@ from luqum import tree as lq
 
 from normalizers.schema import FIELD_BY_NAME, FieldType
 from storage.base import QueryError
+from storage.lucene.terms import Term, parse_term
 from storage.sqlite.codec import ip_key
 from storage.timefmt import parse_timestamp, to_epoch_ms
 
@@ -126,40 +127,6 @@ def _fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-@dataclass(frozen=True, slots=True)
-class _Value:
-    """A term as the analyst typed it: unescaped text, and its pieces when it holds wildcards."""
-
-    text: str
-    wildcard: bool
-    pieces: tuple[tuple[bool, str], ...] = ()  # (is_wildcard, character); wildcards are "*" and "?"
-
-    def glob(self, lower: bool = False) -> str:
-        """The SQLite GLOB pattern of this wildcard term (GLOB is case-sensitive)."""
-        escape = {"*": "[*]", "?": "[?]", "[": "[[]"}
-        return "".join(ch if wild else escape.get(ch, ch).lower() if lower else escape.get(ch, ch)
-                       for wild, ch in self.pieces)
-
-    def regex(self) -> str:
-        """A lowercase regular expression of this wildcard term, for matching text tokens."""
-        return "".join((".*" if ch == "*" else ".") if wild else re.escape(ch.lower()) for wild, ch in self.pieces)
-
-
-def _parse_value(node: lq.Word | lq.Phrase) -> _Value:
-    raw = node.value
-    if isinstance(node, lq.Phrase):
-        return _Value(re.sub(r"\\(.)", r"\1", raw[1:-1], flags=re.S), False)
-    pieces: list[tuple[bool, str]] = []
-    escaped = False
-    for ch in raw:
-        if escaped:
-            pieces.append((False, ch))
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        else:
-            pieces.append((ch in "*?", ch))
-    return _Value("".join(ch for _, ch in pieces), any(w for w, _ in pieces), tuple(pieces))
 
 
 class _Translator:
@@ -230,7 +197,7 @@ class _Translator:
     # --- leaves ---------------------------------------------------------------------------------
 
     def term(self, n: lq.Word | lq.Phrase, field: str | None) -> _Part:
-        value = _parse_value(n)
+        value = parse_term(n)
         if field is None:
             return self.text_term(n, self.layout.fts_field, value)
         if field == "_exists_":
@@ -260,7 +227,7 @@ class _Translator:
             return self.compare(n, base, kind, [("=", value.text)])
         return self.keyword_term(n, base, value, caseless)
 
-    def text_term(self, n: lq.Item, field: str, value: _Value) -> _Part:
+    def text_term(self, n: lq.Item, field: str, value: Term) -> _Part:
         if not any(ch.isalnum() for ch in value.text):
             return FALSE  # the analyzer keeps no token: OpenSearch matches nothing either
         if field == self.layout.fts_field:
@@ -272,10 +239,10 @@ class _Translator:
                 return _Fts(_fts_phrase(prefix) + "*")  # FTS5 prefix query on the last token
         doc = f"json_extract({self.layout.doc}, ?)"
         if value.wildcard:
-            return _Sql(f"sontra_text_like({doc}, ?)", (json_path(field), value.regex()))
+            return _Sql(f"sontra_text_like({doc}, ?)", (json_path(field), value.pattern(lower=True)))
         return _Sql(f"sontra_text_has({doc}, ?)", (json_path(field), value.text))
 
-    def keyword_term(self, n: lq.Item, field: str, value: _Value, caseless: bool, as_text: bool = False) -> _Sql:
+    def keyword_term(self, n: lq.Item, field: str, value: Term, caseless: bool, as_text: bool = False) -> _Sql:
         text = value.text.lower() if caseless else value.text
         if value.wildcard:
             return self.predicate(field, "{v} GLOB ?", (value.glob(lower=caseless),), caseless=caseless, typed="text")
@@ -291,7 +258,7 @@ class _Translator:
         template = " OR ".join(a for a, _ in alternatives)
         return self.predicate(field, template, tuple(x for _, p in alternatives for x in p))
 
-    def ip_term(self, n: lq.Item, field: str, value: _Value) -> _Sql:
+    def ip_term(self, n: lq.Item, field: str, value: Term) -> _Sql:
         if value.wildcard:
             raise self.error(n, f"wildcards are not supported on IP field {field}; use CIDR such as "
                                 f'{field}:"10.1.0.0/16"')
@@ -314,7 +281,7 @@ class _Translator:
         assert low is not None and high is not None
         return low, high
 
-    def date_term(self, n: lq.Item, field: str, value: _Value) -> _Sql:
+    def date_term(self, n: lq.Item, field: str, value: Term) -> _Sql:
         ms = self.date_ms(n, value.text)
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.text):  # a bare day matches the whole day
             return self.compare(n, field, "date", [(">=", ms), ("<", ms + 86_400_000)])
@@ -342,7 +309,7 @@ class _Translator:
             bounds = [(">=" if n.include else ">", n.a)]
         else:
             bounds = [("<=" if n.include else "<", n.a)]
-        values = [(op, _parse_value(b)) for op, b in bounds if not (isinstance(b, lq.Word) and b.value == "*")]
+        values = [(op, parse_term(b)) for op, b in bounds if not (isinstance(b, lq.Word) and b.value == "*")]
         if not values:
             return self.exists(n, field)
         kind = FIELD_BY_NAME[field].type if field in FIELD_BY_NAME else None
