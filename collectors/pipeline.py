@@ -34,6 +34,9 @@ DEFAULT_BATCH_SIZE = 1000
 # ECS events with event.kind "alert" and their own deterministic event.id, so a retried batch
 # does not store an alert twice.
 Detector = Callable[[Sequence[dict[str, Any]]], Sequence[dict[str, Any]]]
+# Where newly stored alerts go next (ticket triage). It sees each alert once: alerts already in the
+# alert store (a retried batch, a re-imported file) are not handed on again.
+AlertSink = Callable[[list[dict[str, Any]]], Any]
 
 
 @dataclass(slots=True)
@@ -90,6 +93,11 @@ class IngestMetrics:
             "Detector calls that raised; their events are still stored",
             registry=registry,
         )
+        self.triage_errors = Counter(
+            "sontra_ingest_triage_errors",
+            "Alert sink (triage) calls that raised; their alerts are still stored",
+            registry=registry,
+        )
         self.batch_seconds = Histogram(
             "sontra_ingest_batch_seconds",
             "Time to normalize, detect and write one batch",
@@ -112,6 +120,7 @@ class IngestPipeline:
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         detectors: Sequence[Detector] = (),
+        alert_sink: AlertSink | None = None,
         filters: Sequence[IngestFilter] = (),
         registry: CollectorRegistry | None = None,
         source_tz: tzinfo = UTC,
@@ -125,6 +134,7 @@ class IngestPipeline:
         self.alerts_store = alerts_store
         self.batch_size = batch_size
         self.detectors = tuple(detectors)
+        self.alert_sink = alert_sink
         self.source_tz = source_tz
         # A private registry by default, so that two pipelines (in tests, say) never collide.
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -186,8 +196,7 @@ class IngestPipeline:
         written = self.events_store.write(events) if events else WriteResult(0, 0)
         alerts = self._detect(to_detect) if to_detect else []
         if alerts:
-            assert self.alerts_store is not None  # guaranteed by __init__
-            self.alerts_store.write(alerts)
+            self._store_alerts(alerts)
 
         for name, n in by_input.items():
             self.metrics.events.labels(name).inc(n)
@@ -205,6 +214,34 @@ class IngestPipeline:
             seconds=elapsed,
             dropped=len(normalized) - len(events),
         )
+
+    def store_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Write alerts raised outside a batch (a correlation window closing on a quiet stream) and hand them on."""
+        if alerts:
+            self._store_alerts(alerts)
+            self.metrics.alerts.inc(len(alerts))
+
+    def _store_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        store = self.alerts_store
+        assert store is not None  # guaranteed by __init__
+        if self.alert_sink is None:
+            store.write(alerts)
+            return
+        # Only alerts not stored before go to the sink, so a retried batch opens no ticket twice.
+        fresh: dict[str, dict[str, Any]] = {}
+        for alert in alerts:
+            alert_id = alert.get("event", {}).get("id")
+            if isinstance(alert_id, str) and alert_id not in fresh and store.get(alert_id) is None:
+                fresh[alert_id] = alert
+        store.write(alerts)
+        if not fresh:
+            return
+        try:
+            self.alert_sink(list(fresh.values()))
+        except Exception:
+            # Triage failing (the workflow DB away) must not stop ingest; the alerts are stored.
+            self.metrics.triage_errors.inc()
+            log.exception("alert sink %r failed on %d new alerts", self.alert_sink, len(fresh))
 
     def _detect(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = []

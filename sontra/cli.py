@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from sontra import __version__
-from sontra.commands import agent, config_cmd, ingest, rules, search, serve, suppressions, tickets
+from sontra.commands import agent, config_cmd, detect, ingest, rules, search, serve, suppressions, tickets
 from sontra.config import ConfigError
 
-COMMANDS = (serve, ingest, search, config_cmd, rules, tickets, suppressions, agent)
+COMMANDS = (serve, ingest, detect, search, config_cmd, rules, tickets, suppressions, agent)
 
 
 def build_parser() -> argparse.ArgumentParser:

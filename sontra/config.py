@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -247,6 +248,64 @@ class IocConfig(_Section):
         return value
 
 
+class KillChainConfig(_Section):
+    """Kill-chain progression per entity (host, user, source IP) over ATT&CK tactics."""
+
+    window: str = Field("6h", description="How far apart the first and last alert of a chain may be (30m, 6h, 1d)")
+    min_phases: int = Field(3, ge=2, le=5, description="Phases in order an entity must go through to raise an alert")
+
+    @field_validator("window")
+    @classmethod
+    def _interval(cls, value: str) -> str:
+        from storage.timefmt import parse_interval
+
+        parse_interval(value)  # ValueError names the bad text
+        return value
+
+    @property
+    def window_delta(self) -> timedelta:
+        """The window as a timedelta."""
+        from storage.timefmt import parse_interval
+
+        return parse_interval(self.window)
+
+
+class RulesConfig(_Section):
+    """Detection rules run at ingest (Sigma single-event and correlation rules) and the kill chain."""
+
+    paths: list[Path] | None = Field(
+        None,
+        description="Sigma rule files and folders (recursive); default: Sontra's own rule pack (correlation/rules/) "
+        "when installed; [] runs no Sigma rules",
+    )
+    placeholders: dict[str, list[str]] = Field(
+        default_factory=dict, description="Values of %name% placeholders in rules (the expand modifier)"
+    )
+    killchain: KillChainConfig = Field(default_factory=KillChainConfig)
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_path(cls, value: Any) -> Any:
+        # SONTRA_RULES__PATHS=/etc/sontra/rules: one path without YAML list brackets.
+        return [value] if isinstance(value, str | Path) else value
+
+    @field_validator("paths")
+    @classmethod
+    def _paths_exist(cls, value: list[Path] | None) -> list[Path] | None:
+        missing = [str(p) for p in value or () if not p.exists()]
+        if missing:
+            raise ValueError(f"rule path does not exist: {', '.join(missing)}")
+        return value
+
+    @property
+    def rule_paths(self) -> list[Path]:
+        """The rule files and folders to load: the configured ones, else the built-in pack if it is there."""
+        if self.paths is not None:
+            return list(self.paths)
+        pack = Path(__file__).resolve().parent.parent / "correlation" / "rules"
+        return [pack] if pack.is_dir() else []
+
+
 class SontraConfig(_Section):
     """The whole configuration."""
 
@@ -259,6 +318,7 @@ class SontraConfig(_Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     ioc: IocConfig = Field(default_factory=IocConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
     filters: list[FilterConfig] = Field(
         default_factory=list,
         description="Ingest noise filters, checked in order; the first match drops or routes the event "

@@ -31,8 +31,11 @@ from collectors.tls import TlsSetupError, server_context
 from collectors.worker import IngestWorker
 from console.app import create_app
 from console.deps import AgentIngest, ConsoleContext
+from correlation.stage import DetectionStage
+from correlation.tickets import AlertTriage
 from sontra import __version__
 from sontra.config import SontraConfig
+from sontra.detection import alert_triage, detection_stage, ioc_feeds, load_configured_rules, rule_metrics
 from sontra.stores import open_event_store
 from storage.base import EventStore
 from storage.workflow import WorkflowDatabase, ensure_first_admin
@@ -53,6 +56,15 @@ class ServiceAddresses:
 
     api: str
     syslog: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Detection:
+    """What runs on each stored batch: the detection stage, and triage of the alerts it newly stores."""
+
+    stage: DetectionStage
+    triage: AlertTriage
+    rules_loaded: int
 
 
 class _ApiServer(uvicorn.Server):
@@ -120,6 +132,7 @@ class SingleNodeService:
             raise
         events: EventStore | None = None
         alerts: EventStore | None = None
+        watcher = None
         try:
             password = ensure_first_admin(workflow)
             if password is not None:
@@ -127,10 +140,23 @@ class SingleNodeService:
                     "sontra: created the first user 'admin' with password: "
                     f"{password}\nsontra: it is shown only this once; change it after you sign in."
                 )
+            # Rules load once, off the event loop; a missing rule path stops start-up naming rules.paths.
+            rules = await asyncio.get_running_loop().run_in_executor(None, load_configured_rules, cfg)
+            rule_metrics(self.registry, rules)
+            feeds = ioc_feeds(cfg)
+            if feeds is not None and cfg.ioc.reload_seconds > 0:
+                watcher = feeds.watch(cfg.ioc.reload_seconds)
+            detection = _Detection(
+                detection_stage(cfg, rules, feeds), alert_triage(workflow, rules, self.registry), rules.loaded
+            )
             events = open_event_store(cfg)
             alerts = events.sibling("alerts")
-            return await self._serve(events, alerts, on_ready, tls_context, spool=spool, workflow=workflow)
+            return await self._serve(
+                events, alerts, on_ready, tls_context, spool=spool, workflow=workflow, detection=detection
+            )
         finally:
+            if watcher is not None:
+                watcher.stop()
             spool.close()
             for store in (alerts, events):
                 if store is not None:
@@ -162,6 +188,7 @@ class SingleNodeService:
         *,
         spool: Spool,
         workflow: WorkflowDatabase,
+        detection: _Detection | None = None,
     ) -> PipelineStats:
         cfg = self.config
         loop = asyncio.get_running_loop()
@@ -174,6 +201,8 @@ class SingleNodeService:
             filters=[f.to_filter() for f in cfg.filters],
             registry=self.registry,
             source_tz=ZoneInfo(cfg.syslog.timezone),
+            detectors=[detection.stage] if detection is not None else (),
+            alert_sink=detection.triage.handle if detection is not None else None,
         )
         udp = (cfg.syslog.udp.host, cfg.syslog.udp.port) if cfg.syslog.udp.enabled else None
         tcp = (cfg.syslog.tcp.host, cfg.syslog.tcp.port) if cfg.syslog.tcp.enabled else None
@@ -240,9 +269,11 @@ class SingleNodeService:
             addresses = ServiceAddresses(
                 api=f"http://{_host_for_url(host)}:{port}", syslog=syslog.addresses() if syslog else []
             )
+            rules_loaded = detection.rules_loaded if detection is not None else 0
             self.announce(
                 f"sontra {__version__}: API {addresses.api} (health {addresses.api}/api/v1/health), "
-                f"syslog {' '.join(addresses.syslog) or 'off'}, store {cfg.storage.backend}, data {cfg.data_dir}"
+                f"syslog {' '.join(addresses.syslog) or 'off'}, store {cfg.storage.backend}, data {cfg.data_dir}, "
+                f"{rules_loaded} rules"
             )
             if on_ready is not None:
                 on_ready(addresses)

@@ -2,7 +2,8 @@
 
 The alert's ``event.id`` is derived from the rule id and the matched event's id, so running the
 same events through detection twice (a retried batch) yields the same alert ids and the store
-keeps one copy. The matched event's id goes to ``related.event`` so an analyst can pivot back.
+keeps one copy. The matched event's id goes to ``sontra.alert.source_event_ids`` (as for IOC,
+correlation and kill-chain alerts) so an analyst can pivot back; ``event.created`` says when it was raised.
 """
 
 from __future__ import annotations
@@ -79,8 +80,8 @@ def threat_of(tags: Iterable[str]) -> dict[str, Any] | None:
     return threat
 
 
-def to_alert(match: Match, ruleset: str = "sigma") -> dict[str, Any]:
-    """The ECS alert for one match."""
+def to_alert(match: Match, ruleset: str = "sigma", created: str | None = None) -> dict[str, Any]:
+    """The ECS alert for one match; ``created`` (ECS timestamp text) becomes ``event.created``."""
     rule = match.rule
     event = match.event
     event_id = get_field(event, "event.id")
@@ -95,13 +96,15 @@ def to_alert(match: Match, ruleset: str = "sigma") -> dict[str, Any]:
         },
         "rule": _rule_fields(rule, ruleset),
     }
+    if created is not None:
+        alert["event"]["created"] = created
     if rule.level in SEVERITY:
         alert["event"]["severity"] = SEVERITY[rule.level]
     threat = threat_of(rule.tags)
     if threat is not None:
         alert["threat"] = threat
     if event_id is not None:
-        alert["related"] = {"event": [str(event_id)]}
+        alert["sontra"] = {"alert": {"source_event_ids": [str(event_id)]}}
     for name in COPIED_FIELDS:
         value = get_field(event, name)
         if value is not None:

@@ -11,7 +11,9 @@ from collectors.files import FileIngestError, ingest_files
 from collectors.pipeline import IngestPipeline
 from normalizers.record import FORMATS
 from sontra.commands.common import add_config_options, config_from_args
+from sontra.detection import alert_triage, detection_stage, ioc_feeds, load_configured_rules
 from sontra.stores import open_event_store
+from storage.workflow import WorkflowDatabase
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,23 +33,34 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Import the files and print {"events", "parse_failures", "alerts", "seconds"}."""
     config = config_from_args(args)
+    rules = load_configured_rules(config)
+    stage = detection_stage(config, rules, ioc_feeds(config))
+    workflow = WorkflowDatabase(config.database_url)
     events = open_event_store(config)
     alerts = events.sibling("alerts")
     pipeline = IngestPipeline(
         events,
         alerts,
         batch_size=config.storage.batch_size,
+        detectors=[stage],
+        alert_sink=alert_triage(workflow, rules).handle,
         filters=[f.to_filter() for f in config.filters],
         source_tz=ZoneInfo(config.syslog.timezone),
     )
     try:
         stats = ingest_files(args.paths, pipeline, args.format)
+        # The end of the files: decide every open correlation window now.
+        closing = stage.flush()
+        pipeline.store_alerts(closing)
+        stats.alerts += len(closing)
+        pipeline.flush()
     except FileIngestError as exc:
         print(f"sontra ingest: {exc}", file=sys.stderr)
         return 1
     finally:
         alerts.close()
         events.close()
+        workflow.close()
     summary = stats.summary()
     if args.json:
         print(json.dumps(summary))

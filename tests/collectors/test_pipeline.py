@@ -107,6 +107,44 @@ def test_detectors_raise_alerts_into_the_alert_store(tmp_path: Path) -> None:
     alerts.close()
 
 
+def test_alert_sink_sees_only_newly_stored_alerts(tmp_path: Path) -> None:
+    events = SqliteEventStore(tmp_path / "e.db", kind="events")
+    alerts = events.sibling("alerts")
+    handed: list[list[str]] = []
+    pipeline = IngestPipeline(
+        events,
+        alerts,
+        detectors=[failed_root_logins],
+        alert_sink=lambda new: handed.append([a["event"]["id"] for a in new]),
+    )
+    pipeline.process(records(3))
+    assert len(handed) == 1 and len(set(handed[0])) == 3
+    again = pipeline.process(records(4))  # a retried batch plus one new record
+    assert again.alerts == 4  # raised again (deterministic ids), stored once
+    assert alerts.count() == 4
+    assert len(handed) == 2 and len(handed[1]) == 1 and handed[1][0] not in handed[0]
+    pipeline.process(records(4))
+    assert len(handed) == 2  # nothing new: the sink is not called
+    events.close()
+    alerts.close()
+
+
+def test_a_failing_alert_sink_is_counted_and_ingest_goes_on(tmp_path: Path) -> None:
+    events = SqliteEventStore(tmp_path / "e.db", kind="events")
+    alerts = events.sibling("alerts")
+
+    def workflow_db_away(new: list[dict[str, Any]]) -> None:
+        raise ConnectionError("workflow database unreachable")
+
+    pipeline = IngestPipeline(events, alerts, detectors=[failed_root_logins], alert_sink=workflow_db_away)
+    stats = pipeline.process(records(2))
+    assert (stats.events, stats.alerts) == (2, 2)
+    assert alerts.count() == 2 and events.count() == 2
+    assert sample_value(pipeline.registry, "sontra_ingest_triage_errors_total") == 1
+    events.close()
+    alerts.close()
+
+
 def test_bad_configuration_is_rejected(events_store: SqliteEventStore) -> None:
     with pytest.raises(ValueError, match="no alerts_store"):
         IngestPipeline(events_store, detectors=[failed_root_logins])

@@ -8,10 +8,8 @@ over all of the batch's alerts. The assertion is the multi-stage attack alert an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,10 +18,10 @@ pytest.importorskip("correlation.ioc", reason="needs the IOC detector (correlati
 
 from collectors.pipeline import IngestPipeline
 from correlation.ioc import IocDetector, IocMatcher, parse_list
-from correlation.killchain import KillChainTracker, load_definition
-from correlation.sigma import SigmaEngine, to_alert
+from correlation.sigma import SigmaEngine
 from correlation.sigma.pipelines import build_pipeline
-from correlation.sigma_correlation import CorrelationEvaluator, CorrelationLoad, parse_correlations
+from correlation.sigma_correlation import parse_correlations
+from correlation.stage import DetectionStage, KillChainSettings
 from normalizers.record import RawRecord
 from normalizers.schema import validate_event
 from storage.sqlite import SqliteEventStore
@@ -127,32 +125,6 @@ LINES = [
 ]
 
 
-class DetectionStage:
-    """One pipeline detector: Sigma (single event), IOC, Sigma correlations, then the kill chain on all alerts."""
-
-    def __init__(
-        self,
-        engine: SigmaEngine,
-        correlations: CorrelationLoad,
-        ioc: IocDetector,
-        evaluator: CorrelationEvaluator,
-        killchain: KillChainTracker,
-    ) -> None:
-        self.engine = engine
-        self.correlations = correlations
-        self.ioc = ioc
-        self.evaluator = evaluator
-        self.killchain = killchain
-
-    def __call__(self, events: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        matches = self.engine.match_batch(events)
-        alerts = [to_alert(m, self.engine.ruleset) for m in matches if not self.correlations.is_silenced(m.rule.id)]
-        alerts.extend(self.ioc(events))
-        alerts.extend(self.evaluator.observe_matches(matches))
-        alerts.extend(self.killchain.observe(alerts))
-        return alerts
-
-
 @pytest.mark.parametrize("batch_size", [1000, 3])
 def test_linux_intrusion_raises_a_multi_stage_attack_alert(tmp_path: Path, batch_size: int) -> None:
     engine = SigmaEngine()
@@ -166,8 +138,8 @@ def test_linux_intrusion_raises_a_multi_stage_attack_alert(tmp_path: Path, batch
         engine,
         correlations,
         IocDetector(IocMatcher(feed.indicators), clock=lambda: now),
-        CorrelationEvaluator(correlations.rules, clock=lambda: now),
-        KillChainTracker(load_definition(), window=timedelta(hours=24), min_phases=3, clock=lambda: now),
+        killchain=KillChainSettings(window=timedelta(hours=24), min_phases=3),
+        clock=lambda: now,
     )
     events_store = SqliteEventStore(tmp_path / "events.db", kind="events")
     alerts_store = SqliteEventStore(tmp_path / "alerts.db", kind="alerts")
@@ -201,6 +173,10 @@ def test_linux_intrusion_raises_a_multi_stage_attack_alert(tmp_path: Path, batch
     assert len(brute_force) == 1 and brute_force[0]["source"]["ip"] == ATTACKER
     for event_id in brute_force[0]["sontra"]["alert"]["source_event_ids"]:
         assert "Failed password" in events_store.get(event_id)["event"]["original"]
+    created = alerts_store.search('rule.name:"Local user account created"', size=5).hits
+    assert len(created) == 1 and created[0]["event"]["created"] == "2026-11-20T10:06:00.000Z"
+    (new_user_event,) = created[0]["sontra"]["alert"]["source_event_ids"]
+    assert "new user: name=backdoor" in events_store.get(new_user_event)["event"]["original"]
     # Only the building blocks are silent: no alert per failed password.
     assert alerts_store.count('rule.name:"SSH failed password"') == 0
 

@@ -248,7 +248,11 @@ def test_alert_carries_rule_threat_and_entity_fields() -> None:
         "tactic": {"id": ["TA0011", "TA0005"], "name": ["Command and Control", "Defense Evasion"]},
         "technique": {"id": ["T1105"]},
     }
-    assert alert["related"] == {"event": ["e" * 32]}
+    assert alert["sontra"]["alert"]["source_event_ids"] == ["e" * 32]  # the pivot back to the matched event
+    assert "created" not in alert["event"]
+    assert to_alert(engine.match(event)[0], created="2026-11-02T10:00:05.000Z")["event"]["created"] == (
+        "2026-11-02T10:00:05.000Z"
+    )
     assert (alert["host"]["name"], alert["user"]["name"], alert["source"]["ip"]) == ("ws-17", "bob", "10.1.2.3")
     assert alert["@timestamp"] == "2026-11-02T10:00:00.000Z"
     assert alert["event"]["severity"] == 4

@@ -88,7 +88,7 @@ def make_alert(
             "created": format_timestamp(created or at + timedelta(seconds=2)),
         },
         "rule": {"id": rule_id, "name": rule_name},
-        "related": {"event": [event_id]},
+        "sontra": {"alert": {"source_event_ids": [event_id]}},
     }
     if level is not None:
         alert["rule"]["level"] = level
