@@ -7,7 +7,7 @@ import threading
 
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser
-from luqum.tree import Item, SearchField
+from luqum.tree import Fuzzy, Item, Proximity, Regex, SearchField
 
 from storage.base import QueryError
 
@@ -37,9 +37,22 @@ def parse_query(query: str) -> Item | None:
     return tree
 
 
+# Forms luqum parses that the embedded store and the in-memory matcher cannot run; OpenSearch
+# could, but every backend must answer the same query the same way.
+_UNSUPPORTED: dict[type, str] = {
+    Fuzzy: "fuzzy search (~) is not supported; use a wildcard such as adm*",
+    Proximity: 'proximity search ("..."~N) is not supported; use a phrase without ~',
+    Regex: "regular expressions (/.../) are not supported; use wildcards * and ?",
+}
+
+
 def _check_fields(tree: Item, text: str) -> None:
-    """Reject forms luqum accepts but no backend can run, such as ``a:b:c``."""
+    """Reject forms luqum accepts but not every backend can run, such as ``a:b:c`` or ``a~1``."""
     for node in _walk(tree):
+        reason = _UNSUPPORTED.get(type(node))
+        if reason is not None:
+            position = node.pos if node.pos is not None else 0
+            raise QueryError(f"unsupported query at position {position}: {reason}", text, position)
         if isinstance(node, SearchField) and isinstance(node.expr, SearchField):
             position = node.pos if node.pos is not None else 0
             raise QueryError(

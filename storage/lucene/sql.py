@@ -156,12 +156,6 @@ class _Translator:
             return self.term(n, field)
         if isinstance(n, (lq.Range, lq.From, lq.To)):
             return self.range(n, field)
-        if isinstance(n, lq.Fuzzy):
-            raise self.error(n, "fuzzy search (~) is not supported; use a wildcard such as adm*")
-        if isinstance(n, lq.Proximity):
-            raise self.error(n, "proximity search (\"...\"~N) is not supported; use a phrase without ~")
-        if isinstance(n, lq.Regex):
-            raise self.error(n, "regular expressions (/.../) are not supported; use wildcards * and ?")
         raise self.error(n, f"{type(n).__name__} is not supported")
 
     def boolean(self, n: lq.Item, field: str | None) -> _Part:
