@@ -55,13 +55,6 @@ _MAX_RETRIES = re.compile(r"PAM service\((.*?)\) ignoring max retries; (\d+) > (
 _SU_UTIL_LINUX = re.compile(r"(FAILED SU )?\(to (\S+)\) (\S+) on (\S+)")
 _SU_SHADOW = re.compile(r"(Successful|FAILED) su for (\S+) by (\S+)")
 _SU_SHADOW_TTY = re.compile(r"([+-]) (\S+) (\S+?):(\S+)")
-_REPEATED = re.compile(r"message repeated \d+ times: \[ ?(.*)\]", re.DOTALL)
-
-
-def repeated_inner(message: str) -> str | None:
-    """The message inside syslog's "message repeated N times: [ ... ]", or None when it is not that."""
-    m = _REPEATED.fullmatch(message)
-    return m.group(1) if m else None
 
 
 def classify(
@@ -304,11 +297,6 @@ ACCOUNT_PROGRAMS = frozenset({
 def refine_linux_auth(event: dict[str, Any]) -> bool:
     """Fill ECS fields from a sudo, su, account-tool or PAM message; False (event untouched) otherwise."""
     text: str = event["message"]
-    if text.startswith("message repeated "):
-        inner = repeated_inner(text)
-        if inner is None:
-            return False
-        text = inner
     if text.startswith(("pam_", "PAM ")):
         return refine_pam_text(event, text)
     process = event.get("process")

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from normalizers.routing import ROUTES, SourceParser
-from normalizers.sources.linux_auth import classify, refine_pam_text, repeated_inner, set_user
+from normalizers.sources.linux_auth import classify, refine_pam_text, set_user
 from normalizers.sources.network_values import put
 
 DATASET = "system.syslog"
@@ -205,11 +205,6 @@ def refine_linux_system(event: dict[str, Any]) -> bool:
     text: str = event["message"]
     if len(text) > MAX_MESSAGE:
         return False
-    if text.startswith("message repeated "):
-        inner = repeated_inner(text)
-        if inner is None:
-            return False
-        text = inner
     if text.startswith("pam_"):
         return refine_pam_text(event, text)
     process = event.get("process")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from normalizers.routing import ROUTES, SourceParser
-from normalizers.sources.linux_auth import refine_pam_text, repeated_inner
+from normalizers.sources.linux_auth import refine_pam_text
 from normalizers.sources.network_values import as_count, as_port, is_ip, put
 
 DATASET = "system.auth"
@@ -271,11 +271,6 @@ def refine_sshd(event: dict[str, Any]) -> bool:
     body: str = event["message"]
     if len(body) > MAX_MESSAGE:
         return False
-    if body.startswith("message repeated "):
-        inner = repeated_inner(body)
-        if inner is None:
-            return False
-        body = inner
     if body.endswith(_PREAUTH):
         body = body[: -len(_PREAUTH)]
     level = None
