@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from decimal import InvalidOperation
 
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser
@@ -32,6 +33,11 @@ def parse_query(query: str) -> Item | None:
         reason = _AT_POSITION.sub("", reason).replace("at the end", "").strip()
         raise QueryError(
             f"invalid query at position {position}: {reason or 'syntax error'}", query, position
+        ) from None
+    except InvalidOperation:  # luqum reads a boost such as ^3 as a Decimal and fails on ^310.0.0.0
+        position = max(text.find("^"), 0)
+        raise QueryError(
+            f"invalid query at position {position}: a boost (^) must be a plain number", query, position
         ) from None
     _check_fields(tree, text)
     return tree

@@ -193,3 +193,12 @@ def test_unsupported_or_invalid_parts_raise_query_error(query: str, position: in
     assert err.value.position == position
     assert f"position {position}" in str(err.value) and words in str(err.value)
     assert err.value.query == query
+
+
+def test_malformed_boost_is_a_query_error_with_position() -> None:
+    from storage.lucene import parse_query
+
+    with pytest.raises(QueryError) as err:
+        parse_query("root^310.0.0.0/810.0.0.0/8")
+    assert err.value.position == 4
+    assert "boost" in str(err.value)
