@@ -16,7 +16,6 @@ are evaluated at each match, so a long-lived filter keeps meaning what it says.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from luqum import tree as lq
 from normalizers.schema import FIELD_BY_NAME
 from storage.base import QueryError
 from storage.lucene.parse import parse_query
-from storage.lucene.terms import Term, parse_term
+from storage.lucene.terms import Term, ip_range, parse_term
 from storage.sqlite.codec import TOKEN, epoch_ms, ip_key
 from storage.timefmt import parse_timestamp, to_epoch_ms
 
@@ -309,18 +308,10 @@ class _Compiler:
         return _any(field, like)
 
     def ip_bounds(self, n: lq.Item, text: str) -> tuple[bytes, bytes]:
-        if "/" not in text:
-            key = ip_key(text)
-            if key is None:
-                raise self.error(n, f"{text!r} is not an IP address or CIDR block")
-            return key, key
-        try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise self.error(n, f"{text!r} is not an IP address or CIDR block") from None
-        low, high = ip_key(str(net.network_address)), ip_key(str(net.broadcast_address))
-        assert low is not None and high is not None
-        return low, high
+        bounds = ip_range(text)
+        if bounds is None:
+            raise self.error(n, f"{text!r} is not an IP address or CIDR block")
+        return bounds
 
     def date_term(self, n: lq.Item, field: str, text: str) -> Predicate:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a bare day matches the whole day

@@ -15,7 +15,6 @@ hold markers, and only there does the clause fall back to reading the JSON docum
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from luqum import tree as lq
 
 from normalizers.schema import FIELD_BY_NAME, FieldType
 from storage.base import QueryError
-from storage.lucene.terms import Term, parse_term
-from storage.sqlite.codec import ip_key
+from storage.lucene.terms import Term, ip_range, parse_term
 from storage.timefmt import parse_timestamp, to_epoch_ms
 
 FTS_TABLE = "__fts__"  # replaced by the store with the partition's FTS table
@@ -262,18 +260,10 @@ class _Translator:
         return self.predicate(field, "{v} BETWEEN ? AND ?", (low, high), ip=True)
 
     def ip_bounds(self, n: lq.Item, text: str) -> tuple[bytes, bytes]:
-        if "/" not in text:
-            key = ip_key(text)
-            if key is None:
-                raise self.error(n, f"{text!r} is not an IP address or CIDR block")
-            return key, key
-        try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise self.error(n, f"{text!r} is not an IP address or CIDR block") from None
-        low, high = ip_key(str(net.network_address)), ip_key(str(net.broadcast_address))
-        assert low is not None and high is not None
-        return low, high
+        bounds = ip_range(text)
+        if bounds is None:
+            raise self.error(n, f"{text!r} is not an IP address or CIDR block")
+        return bounds
 
     def date_term(self, n: lq.Item, field: str, value: Term) -> _Sql:
         ms = self.date_ms(n, value.text)

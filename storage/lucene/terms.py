@@ -5,10 +5,13 @@ Shared by the SQL translator and the in-memory matcher so both read escapes and 
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
 import luqum.tree as lq
+
+from storage.sqlite.codec import ip_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +52,17 @@ def parse_term(node: lq.Word | lq.Phrase) -> Term:
         else:
             pieces.append((ch in "*?", ch))
     return Term("".join(ch for _, ch in pieces), any(w for w, _ in pieces), tuple(pieces))
+
+
+def ip_range(text: str) -> tuple[bytes, bytes] | None:
+    """The first and last 16-byte IP keys of an address or CIDR block; None when ``text`` is neither."""
+    if "/" not in text:
+        key = ip_key(text)
+        return None if key is None else (key, key)
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+    low, high = ip_key(str(net.network_address)), ip_key(str(net.broadcast_address))
+    assert low is not None and high is not None
+    return low, high
