@@ -29,14 +29,22 @@ from storage.lucene.terms import Term, ip_range, parse_term
 from storage.timefmt import parse_timestamp, to_epoch_ms
 
 FTS_TABLE = "__fts__"  # replaced by the store with the partition's FTS table
+# Replaced by the store with the hours of the partition's window (``ts / 3600000 IN (...)``): the
+# leading key of an hour-bucketed index, so an equality or range on its column becomes a few seeks.
+HOURS = "__hours__"
 
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """A hot field stored in its own column of type ``type`` (keyword, ip or date)."""
+    """A hot field stored in its own column of type ``type`` (keyword, ip or date).
+
+    ``hour_bucketed``: the column's index leads with the hour of ``ts``, so every predicate on it
+    carries the ``HOURS`` placeholder for the store to fill in.
+    """
 
     name: str
     type: FieldType
+    hour_bucketed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +358,8 @@ class _Translator:
         if column is not None:
             v = f"sontra_lower({column.name})" if caseless else column.name
             direct = _Sql(template.replace("{v}", v), params)
+            if column.hour_bucketed:
+                direct = _Sql(f"{HOURS} AND ({direct.text})", direct.params)
             if field not in self.marked:
                 return direct
             marker = "X'1E'" if column.type == "ip" else "char(30)"

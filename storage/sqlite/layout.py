@@ -29,15 +29,17 @@ HOT_FIELDS: dict[str, Column] = {
     "event.action": Column("action", "keyword"),
     "host.name": Column("host_name", "keyword"),
     "user.name": Column("user_name", "keyword"),
-    "source.ip": Column("source_ip", "ip"),
-    "destination.ip": Column("destination_ip", "ip"),
+    "source.ip": Column("source_ip", "ip", hour_bucketed=True),
+    "destination.ip": Column("destination_ip", "ip", hour_bucketed=True),
     "rule.id": Column("rule_id", "keyword"),
 }
 LAYOUT = SqlLayout(HOT_FIELDS)
 # event.id needs no per-day index: the {kind}_ids table answers lookups by id.
 INDEXED = ("category", "action", "host_name", "user_name", "source_ip", "destination_ip", "rule_id")
 COLUMNS = ("rowid", "ts", "eid", *INDEXED, "doc")
+HOUR_MS = 3_600_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIELD_OF = {column.name: field for field, column in HOT_FIELDS.items()}
 
 
 def partition_table(kind: str, day: int) -> str:
@@ -64,9 +66,12 @@ def partition_ddl(table: str) -> list[str]:
         "tokenize='unicode61 remove_diacritics 0')",
     ]
     # Partial indexes skip rows without the field (no user on a firewall event), so writes stay cheap.
-    statements += [
-        f"CREATE INDEX IF NOT EXISTS {table}_{c} ON {table} ({c}, ts) WHERE {c} IS NOT NULL" for c in INDEXED
-    ]
+    # Addresses take thousands of values a day: an index led by the address alone gets each batch's
+    # entries scattered over all its pages, and writing those pages back costs more than the rows.
+    # Led by the hour instead, a batch lands in the current hour's few pages; a query seeks once per hour.
+    for c in INDEXED:
+        key = f"ts / {HOUR_MS}, {c}, ts" if LAYOUT.columns[_FIELD_OF[c]].hour_bucketed else f"{c}, ts"
+        statements.append(f"CREATE INDEX IF NOT EXISTS {table}_{c} ON {table} ({key}) WHERE {c} IS NOT NULL")
     return statements
 
 

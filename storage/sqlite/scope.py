@@ -12,9 +12,9 @@ from luqum.tree import Item
 
 from normalizers.schema import FIELD_BY_NAME
 from storage.base import QueryError
-from storage.lucene.sql import FTS_TABLE, SqlWhere, translate
+from storage.lucene.sql import FTS_TABLE, HOURS, SqlWhere, translate
 from storage.sqlite.codec import DAY_MS
-from storage.sqlite.layout import LAYOUT, partition_table
+from storage.sqlite.layout import HOUR_MS, LAYOUT, partition_table
 from storage.timefmt import to_epoch_ms
 
 # SQLite refuses a compound SELECT of more than 500 parts; longer windows are run in chunks.
@@ -99,12 +99,26 @@ class Scope:
             params += [self.start_ms, self.end_ms]
         translated = self._where[p.marked]
         if translated.sql != "1":
-            clauses.append(f"({translated.sql.replace(FTS_TABLE, p.table + '_fts')})")
+            sql = translated.sql.replace(FTS_TABLE, p.table + "_fts")
+            if HOURS in sql:
+                sql = sql.replace(HOURS, self.hours(p))
+            clauses.append(f"({sql})")
             params += translated.params
         if extra:
             clauses.append(extra)
             params += extra_params
         return (" AND ".join(clauses) or "1"), tuple(params)
+
+    def hours(self, p: Partition) -> str:
+        """``ts / 3600000 IN (...)`` over every hour of this partition inside the window.
+
+        SQLite's integer division truncates towards zero, so the hours are computed the same way;
+        the list covers every row the window admits, so it only steers SQLite to the index.
+        """
+        lo = max(self.start_ms, p.day * DAY_MS)
+        hi = min(self.end_ms, (p.day + 1) * DAY_MS) - 1
+        first, last = _hour(lo), _hour(hi)
+        return f"ts / {HOUR_MS} IN ({', '.join(str(h) for h in range(first, last + 1))})"
 
     def full_text_only(self, p: Partition) -> bool:
         """True when the query is one full-text MATCH and nothing else (a phrase, free text)."""
@@ -150,6 +164,10 @@ def unions(arms: list[Arm]) -> Iterator[tuple[str, tuple[Any, ...]]]:
     for i in range(0, len(arms), MAX_UNION):
         chunk = arms[i : i + MAX_UNION]
         yield " UNION ALL ".join(a.sql for a in chunk), tuple(x for a in chunk for x in a.params)
+
+
+def _hour(ms: int) -> int:
+    return ms // HOUR_MS if ms >= 0 else -(-ms // HOUR_MS)
 
 
 def _fields_of(columns: frozenset[str]) -> frozenset[str]:

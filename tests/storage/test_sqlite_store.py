@@ -67,9 +67,30 @@ def test_hot_fields_are_indexed_and_used(store: SqliteEventStore) -> None:
         assert {f"events_2026_11_20_{c}" for c in (*INDEXED, "ts")} <= indexes
         term = plan(conn, "SELECT rowid FROM events_2026_11_20 WHERE action = ? ORDER BY ts DESC, rowid DESC LIMIT 100",
                     ("sudo",))
-        cidr = plan(conn, "SELECT count(*) FROM events_2026_11_20 WHERE source_ip BETWEEN ? AND ?", (b"", b"\xff"))
     assert "INDEX events_2026_11_20_action (action=?)" in term and "TEMP B-TREE" not in term
-    assert "INDEX events_2026_11_20_source_ip" in cidr
+
+
+def test_address_queries_seek_the_hour_led_index(store: SqliteEventStore) -> None:
+    # The address indexes lead with the hour: the clause the store builds names the window's hours.
+    start, end = T0 + timedelta(hours=2, minutes=30), T0 + timedelta(hours=5)
+    for query in ('source.ip:"10.0.0.0/8"', "destination.ip:10.0.0.5", 'source.ip:"2001:db8::/32" OR event.action:x'):
+        conn, scope = store._scope(query, start, end)
+        (p,) = scope.partitions
+        where, params = scope.where(p)
+        hours = [int((T0.timestamp() * 1000) // 3_600_000) + h for h in (2, 3, 4)]
+        assert f"ts / 3600000 IN ({', '.join(map(str, hours))})" in where
+        column = "destination_ip" if query.startswith("destination") else "source_ip"
+        used = plan(conn, f"SELECT count(*) FROM {p.table} WHERE {where}", params)
+        assert f"INDEX events_2026_11_20_{column} (<expr>=?" in used
+
+
+def test_hours_before_the_epoch_truncate_like_sqlite(tmp_path: Path) -> None:
+    # SQLite's integer division truncates towards zero; the hours listed must agree with it.
+    old = datetime(1969, 12, 31, 23, 30, tzinfo=UTC)
+    with SqliteEventStore(tmp_path / "old.db") as s:
+        s.write([{"@timestamp": format_timestamp(old), "event": {"id": "e1"}, "source": {"ip": "10.1.2.3"}}])
+        assert s.count("source.ip:10.1.2.3") == 1
+        assert s.count("source.ip:10.1.2.3", old - timedelta(minutes=5), old + timedelta(minutes=5)) == 1
 
 
 def test_message_search_goes_through_fts(store: SqliteEventStore) -> None:
